@@ -1,1 +1,155 @@
-//! placeholder
+//! encnet-node: the key-custody server.
+//!
+//! Start with [`Server::open`] (load the root key, open the store) and
+//! [`Server::serve`] (answer HTTP until a shutdown signal); [`serve`] does
+//! both. Data flows one way: `http` → `service` → `store` / `backend`.
+
+#![forbid(unsafe_code)]
+#![deny(missing_docs)]
+
+mod audit;
+mod backend;
+mod clock;
+pub mod config;
+mod http;
+mod service;
+mod store;
+
+use std::future::Future;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Duration;
+
+use encnet_core::root_key::RootKey;
+use encnet_ucan::Ed25519Signer;
+use tokio::net::TcpListener;
+
+pub use audit::{verify_audit_chain, verify_data_dir, AuditReport, ChainBreak};
+pub use config::{Config, LogFormat};
+
+use backend::LocalBackend;
+use service::Node;
+use store::Store;
+
+/// How often expired nonces are purged.
+const NONCE_PURGE_INTERVAL: Duration = Duration::from_secs(30);
+
+/// Why the node could not start or stopped with an error.
+#[derive(Debug, thiserror::Error)]
+pub enum NodeError {
+    /// The data directory could not be created.
+    #[error("cannot create data directory {path}: {source}")]
+    DataDir {
+        /// The directory.
+        path: PathBuf,
+        /// Why.
+        source: std::io::Error,
+    },
+    /// The root key could not be loaded or created.
+    #[error("root key: {0}")]
+    RootKey(#[from] encnet_core::error::RootKeyError),
+    /// The database could not be opened or migrated.
+    #[error("database: {0}")]
+    Store(String),
+    /// Only SQLite is available in this build.
+    #[error("unsupported database URL {0:?} (use a sqlite path, or omit it)")]
+    UnsupportedDatabase(String),
+    /// Serving failed.
+    #[error("server: {0}")]
+    Io(#[from] std::io::Error),
+}
+
+impl From<store::StoreError> for NodeError {
+    fn from(err: store::StoreError) -> Self {
+        Self::Store(err.to_string())
+    }
+}
+
+/// A node ready to serve.
+pub struct Server {
+    node: Arc<Node>,
+}
+
+impl Server {
+    /// Creates the data directory if needed, loads (or creates) the root key,
+    /// opens the database and applies migrations.
+    pub async fn open(config: &Config) -> Result<Self, NodeError> {
+        create_data_dir(&config.data_dir)?;
+        let root = match RootKey::from_env()? {
+            Some(root) => root,
+            None => RootKey::load_or_create(&config.root_key_path())?.0,
+        };
+        let store = open_store(config).await?;
+        let backend = LocalBackend::new(root.network_seal(config.at_rest.legacy_plaintext));
+        let signer = Ed25519Signer::from_seed(*root.node_identity_seed());
+        http::metrics::install();
+        Ok(Self {
+            node: Arc::new(Node::new(store, backend, signer, config.max_ttl_secs)),
+        })
+    }
+
+    /// The node's DID: the `aud` of every invocation addressed to it.
+    pub fn node_did(&self) -> String {
+        self.node.node_did().to_string()
+    }
+
+    /// Answers HTTP on `listener` until `shutdown` resolves, then finishes the
+    /// requests in flight.
+    pub async fn serve(
+        self,
+        listener: TcpListener,
+        shutdown: impl Future<Output = ()> + Send + 'static,
+    ) -> Result<(), NodeError> {
+        let purger = tokio::spawn(purge_nonces(self.node.clone()));
+        let app = http::router(self.node);
+        let result = axum::serve(listener, app)
+            .with_graceful_shutdown(shutdown)
+            .await;
+        purger.abort();
+        Ok(result?)
+    }
+}
+
+/// Opens the node for `config` and serves on `listener` until `shutdown`.
+pub async fn serve(
+    config: Config,
+    listener: TcpListener,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> Result<(), NodeError> {
+    Server::open(&config).await?.serve(listener, shutdown).await
+}
+
+async fn open_store(config: &Config) -> Result<Store, NodeError> {
+    let path = match &config.database_url {
+        None => config.sqlite_path(),
+        Some(url) => match url.strip_prefix("sqlite://") {
+            Some(path) => PathBuf::from(path),
+            None => return Err(NodeError::UnsupportedDatabase(url.clone())),
+        },
+    };
+    Ok(Store::open(&path).await?)
+}
+
+fn create_data_dir(path: &Path) -> Result<(), NodeError> {
+    let mut builder = std::fs::DirBuilder::new();
+    builder.recursive(true);
+    #[cfg(unix)]
+    std::os::unix::fs::DirBuilderExt::mode(&mut builder, 0o700);
+    builder.create(path).map_err(|source| NodeError::DataDir {
+        path: path.to_owned(),
+        source,
+    })
+}
+
+/// Deletes nonces whose invocation has expired; never an unexpired one.
+async fn purge_nonces(node: Arc<Node>) {
+    let mut ticks = tokio::time::interval(NONCE_PURGE_INTERVAL);
+    loop {
+        ticks.tick().await;
+        match node.store().purge_nonces(clock::now_unix()).await {
+            Ok(0) => {}
+            Ok(purged) => tracing::debug!(purged, "purged expired nonces"),
+            Err(err) => tracing::warn!(error = %err, "nonce purge failed"),
+        }
+    }
+}

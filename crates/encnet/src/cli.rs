@@ -12,6 +12,11 @@ pub(crate) struct Cli {
 
 #[derive(Debug, Subcommand)]
 pub(crate) enum Command {
+    /// Run a node.
+    Serve(crate::cmd::serve::ServeArgs),
+    /// Audit log tools.
+    #[command(subcommand)]
+    Audit(crate::cmd::audit::AuditCommand),
     /// Inspect and validate UCAN tokens and containers.
     #[command(subcommand)]
     Ucan(crate::cmd::ucan::UcanCommand),

@@ -1,0 +1,157 @@
+//! Node configuration: defaults, then `encnet.toml`, then `ENCNET_*`
+//! environment variables, then command-line flags (applied by the binary).
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+
+use encnet_core::column::LegacyPlaintext;
+use serde::Deserialize;
+
+/// Default listen address.
+pub const DEFAULT_LISTEN: &str = "127.0.0.1:8700";
+/// Default data directory.
+pub const DEFAULT_DATA_DIR: &str = "./encnet-data";
+
+/// Everything `encnet serve` needs.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Config {
+    /// Address to listen on.
+    pub listen: SocketAddr,
+    /// Directory of `root.key` and `encnet.db`.
+    pub data_dir: PathBuf,
+    /// `sqlite://…` or `postgres://…`; default: `<data_dir>/encnet.db`.
+    pub database_url: Option<String>,
+    /// `text` or `json`.
+    pub log_format: LogFormat,
+    /// At-rest encryption settings.
+    pub at_rest: AtRest,
+    /// Maximum invocation lifetime the node accepts, in seconds.
+    pub max_ttl_secs: i64,
+}
+
+/// `[at_rest]` section.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct AtRest {
+    /// Whether unsealed (pre-encryption) column values may be read.
+    pub legacy_plaintext: LegacyPlaintext,
+}
+
+/// Log output format.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum LogFormat {
+    /// Human-readable lines.
+    #[default]
+    Text,
+    /// One JSON object per line.
+    Json,
+}
+
+/// A configuration source that could not be used.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    /// The config file could not be read.
+    #[error("cannot read {path}: {source}")]
+    Read {
+        /// The file.
+        path: PathBuf,
+        /// Why.
+        source: std::io::Error,
+    },
+    /// The config file is not valid.
+    #[error("invalid config file {path}: {message}")]
+    Parse {
+        /// The file.
+        path: PathBuf,
+        /// The parser's message.
+        message: String,
+    },
+    /// An environment variable has an invalid value.
+    #[error("invalid {name}: {message}")]
+    Env {
+        /// The variable.
+        name: &'static str,
+        /// What is wrong.
+        message: String,
+    },
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Self {
+            listen: SocketAddr::from(([127, 0, 0, 1], 8700)),
+            data_dir: PathBuf::from(DEFAULT_DATA_DIR),
+            database_url: None,
+            log_format: LogFormat::Text,
+            at_rest: AtRest::default(),
+            max_ttl_secs: 300,
+        }
+    }
+}
+
+impl Config {
+    /// Reads `path` over the defaults.
+    pub fn from_file(path: &Path) -> Result<Self, ConfigError> {
+        let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
+            path: path.to_owned(),
+            source,
+        })?;
+        toml::from_str(&text).map_err(|err| ConfigError::Parse {
+            path: path.to_owned(),
+            message: err.message().to_owned(),
+        })
+    }
+
+    /// Applies `ENCNET_*` variables read through `var`.
+    pub fn apply_env(&mut self, var: impl Fn(&str) -> Option<String>) -> Result<(), ConfigError> {
+        if let Some(v) = var("ENCNET_LISTEN") {
+            self.listen = v.parse().map_err(|_| ConfigError::Env {
+                name: "ENCNET_LISTEN",
+                message: format!("{v:?} is not an address like 127.0.0.1:8700"),
+            })?;
+        }
+        if let Some(v) = var("ENCNET_DATA_DIR") {
+            self.data_dir = PathBuf::from(v);
+        }
+        if let Some(v) = var("ENCNET_DATABASE_URL") {
+            self.database_url = Some(v);
+        }
+        if let Some(v) = var("ENCNET_LOG_FORMAT") {
+            self.log_format = match v.as_str() {
+                "text" => LogFormat::Text,
+                "json" => LogFormat::Json,
+                _ => {
+                    return Err(ConfigError::Env {
+                        name: "ENCNET_LOG_FORMAT",
+                        message: format!("{v:?} is neither text nor json"),
+                    })
+                }
+            };
+        }
+        if let Some(v) = var("ENCNET_LEGACY_PLAINTEXT") {
+            self.at_rest.legacy_plaintext = match v.as_str() {
+                "allow" => LegacyPlaintext::Allow,
+                "reject" => LegacyPlaintext::Reject,
+                _ => {
+                    return Err(ConfigError::Env {
+                        name: "ENCNET_LEGACY_PLAINTEXT",
+                        message: format!("{v:?} is neither allow nor reject"),
+                    })
+                }
+            };
+        }
+        Ok(())
+    }
+
+    /// Path of the root key file.
+    pub fn root_key_path(&self) -> PathBuf {
+        self.data_dir.join("root.key")
+    }
+
+    /// Path of the embedded SQLite database.
+    pub fn sqlite_path(&self) -> PathBuf {
+        self.data_dir.join("encnet.db")
+    }
+}

@@ -1,0 +1,170 @@
+//! `POST /v1/networks/{id}/decrypt` (DESIGN §4.6): after the capability
+//! check, the network checks, then custody re-wraps the data key to the
+//! receiver, the nonce and the decision are made durable, and the node signs.
+
+use base64::engine::general_purpose::STANDARD as BASE64;
+use base64::Engine;
+use encnet_core::api::{DecryptResult, DecryptResultBody, NetworkState, DECRYPT_RESULT_TYPE};
+use encnet_core::canonical;
+use encnet_core::envelope::key_hash;
+use encnet_core::suite::{PublicKey, Suite};
+use encnet_ucan::Signer;
+use subtle::ConstantTimeEq;
+
+use super::args::{bytes_arg, int_arg, string_arg, Args};
+use super::authz::{Authorized, Expectation};
+use super::{Node, ServiceError};
+use crate::backend::{BackendError, Rewrap};
+use crate::store::NetworkRecord;
+
+/// The decrypt command.
+pub(crate) const DECRYPT: &str = "/encryption/decrypt";
+
+/// `args` of a decrypt invocation.
+struct DecryptArgs {
+    alg: Suite,
+    key_version: u64,
+    wrapped_key: Vec<u8>,
+    key_hash: String,
+    receiver_key: Vec<u8>,
+}
+
+impl Node {
+    /// Runs every check of DESIGN §4.6 and answers with the signed re-wrap.
+    pub(crate) async fn decrypt(
+        &self,
+        network: &str,
+        bearer: Option<&str>,
+    ) -> Result<DecryptResult, ServiceError> {
+        let expect = Expectation {
+            command: DECRYPT,
+            network: Some(network),
+        };
+        self.gated(bearer, expect, |auth, decision| async move {
+            let args = DecryptArgs::parse(auth.args())?;
+            let record = self
+                .store
+                .network(network)
+                .await?
+                .ok_or(ServiceError::NetworkNotFound)?;
+            check_network(&record, &args)?;
+            check_key_hash(&args)?;
+            let receiver = PublicKey::from_bytes(&args.receiver_key).map_err(key_error)?;
+            let wrapped_key = self.rewrap(&record, &args, &receiver, &auth).await?;
+            self.store.record_allowed(decision).await?;
+            self.sign_result(&record, &args, &auth, wrapped_key)
+        })
+        .await
+    }
+
+    async fn rewrap(
+        &self,
+        record: &NetworkRecord,
+        args: &DecryptArgs,
+        receiver: &PublicKey,
+        auth: &Authorized,
+    ) -> Result<Vec<u8>, ServiceError> {
+        let sealed = self
+            .store
+            .sealed_key(&record.network_id, args.key_version)
+            .await?
+            .ok_or(ServiceError::UnknownKeyVersion)?;
+        let request = Rewrap {
+            network_id: &record.network_id,
+            key_version: args.key_version,
+            suite: args.alg,
+            wrapped_key: &args.wrapped_key,
+            receiver,
+            invocation_cid: &auth.cid_bytes,
+        };
+        self.backend
+            .rewrap(&sealed, &request)
+            .map_err(backend_error)
+    }
+
+    fn sign_result(
+        &self,
+        record: &NetworkRecord,
+        args: &DecryptArgs,
+        auth: &Authorized,
+        wrapped_key: Vec<u8>,
+    ) -> Result<DecryptResult, ServiceError> {
+        let body = DecryptResultBody {
+            kind: DECRYPT_RESULT_TYPE.to_owned(),
+            network_id: record.network_id.clone(),
+            node_id: self.node_did.to_string(),
+            invocation_cid: auth.invocation.cid.to_string(),
+            key_hash: args.key_hash.clone(),
+            receiver_key_hash: canonical::sha256_hex(&args.receiver_key),
+            alg: args.alg.as_str().to_owned(),
+            key_version: args.key_version,
+            wrapped_key: BASE64.encode(wrapped_key),
+        };
+        let bytes = body
+            .signing_bytes()
+            .map_err(|err| ServiceError::Internal(err.to_string()))?;
+        let signature = self.signer.sign(&bytes);
+        Ok(DecryptResult {
+            body,
+            node_signature: BASE64.encode(signature),
+        })
+    }
+}
+
+impl DecryptArgs {
+    fn parse(args: &Args) -> Result<Self, ServiceError> {
+        let alg = string_arg(args, "alg")?;
+        Ok(Self {
+            alg: alg.parse().map_err(|_| {
+                ServiceError::BadRequest(format!("args.alg: unknown suite {alg:?}"))
+            })?,
+            key_version: int_arg(args, "keyVersion")?,
+            wrapped_key: bytes_arg(args, "wrappedKey")?.to_vec(),
+            key_hash: string_arg(args, "keyHash")?.to_owned(),
+            receiver_key: bytes_arg(args, "receiverKey")?.to_vec(),
+        })
+    }
+}
+
+/// Network active, `alg` matches, `keyVersion` known and not retired.
+fn check_network(record: &NetworkRecord, args: &DecryptArgs) -> Result<(), ServiceError> {
+    match record.state {
+        NetworkState::Active => {}
+        NetworkState::Revoked => return Err(ServiceError::NetworkRevoked),
+        NetworkState::Destroyed => return Err(ServiceError::NetworkDestroyed),
+        other => return Err(ServiceError::InvalidState(other.as_str())),
+    }
+    if args.alg.as_str() != record.alg {
+        return Err(ServiceError::AlgMismatch);
+    }
+    if args.key_version == 0 || args.key_version > record.key_version {
+        return Err(ServiceError::UnknownKeyVersion);
+    }
+    if args.key_version < record.min_decryption_version {
+        return Err(ServiceError::KeyVersionRetired);
+    }
+    Ok(())
+}
+
+/// `keyHash` is the envelope's `encryptedSymmetricKeyHash` of `wrappedKey`.
+fn check_key_hash(args: &DecryptArgs) -> Result<(), ServiceError> {
+    let expected = key_hash(&BASE64.encode(&args.wrapped_key));
+    if bool::from(expected.as_bytes().ct_eq(args.key_hash.as_bytes())) {
+        Ok(())
+    } else {
+        Err(ServiceError::HashMismatch)
+    }
+}
+
+fn key_error(err: encnet_core::error::SuiteError) -> ServiceError {
+    backend_error(BackendError::from(err))
+}
+
+pub(super) fn backend_error(err: BackendError) -> ServiceError {
+    match err {
+        BackendError::LowOrderPoint => ServiceError::LowOrderPoint,
+        BackendError::BadKey(msg) => ServiceError::BadKey(msg),
+        BackendError::UnwrapFailed => ServiceError::UnwrapFailed,
+        BackendError::Sealed(msg) => ServiceError::Internal(msg),
+    }
+}

@@ -1,0 +1,190 @@
+//! The one error type of the service layer. Every variant has a stable
+//! `code`, used in problem+json responses and in `denied:<code>` audit
+//! outcomes; `http::error` maps each to an HTTP status.
+
+use crate::store::StoreError;
+
+/// Why a request was refused or failed.
+#[derive(Debug, thiserror::Error)]
+pub(crate) enum ServiceError {
+    /// No `Authorization: Bearer` header.
+    #[error("missing Authorization: Bearer <UCAN container>")]
+    MissingAuthorization,
+    /// The `Authorization` header exceeds its limit.
+    #[error("Authorization header larger than {0} bytes")]
+    HeaderTooLarge(usize),
+    /// The request body exceeds its limit.
+    #[error("request body larger than {0} bytes")]
+    BodyTooLarge(usize),
+    /// The container holds more tokens than allowed.
+    #[error("container holds more than {0} tokens")]
+    TooManyTokens(usize),
+    /// The proof chain is longer than allowed.
+    #[error("proof chain longer than {0} delegations")]
+    ChainTooLong(usize),
+    /// The container does not decode or holds no single invocation.
+    #[error("malformed UCAN container: {0}")]
+    MalformedContainer(String),
+    /// A token does not decode.
+    #[error("malformed UCAN token: {0}")]
+    MalformedToken(String),
+    /// A token's signature does not verify.
+    #[error("invalid signature")]
+    InvalidSignature,
+    /// A key or signature algorithm encnet does not support.
+    #[error("unsupported algorithm")]
+    UnsupportedAlgorithm,
+    /// The invocation's `aud` is not this node.
+    #[error("invocation is addressed to another node")]
+    AudienceMismatch,
+    /// The invocation's `cmd` is not this route's command.
+    #[error("command {0} does not match this route")]
+    CommandMismatch(String),
+    /// `sub` is not the network owner.
+    #[error("invocation subject is not the network owner")]
+    SubjectMismatch,
+    /// `args.network` differs from the network in the path.
+    #[error("args.network does not match the network in the path")]
+    NetworkMismatch,
+    /// Invalid arguments.
+    #[error("bad request: {0}")]
+    BadRequest(String),
+    /// The delegation chain is not a chain from the owner to the invoker.
+    #[error("broken delegation chain: {0}")]
+    BrokenChain(String),
+    /// A cited proof is not in the container.
+    #[error("a proof cited by the invocation is missing from the container")]
+    UnavailableProof,
+    /// The invocation or a delegation has expired.
+    #[error("expired")]
+    Expired,
+    /// A delegation is not valid yet.
+    #[error("a delegation is not valid yet")]
+    NotYetValid,
+    /// A delegation widens the command of its parent.
+    #[error("a delegation widens the command it was given")]
+    CommandWidened,
+    /// A delegation's policy does not hold on the arguments.
+    #[error("a delegation policy does not allow these arguments")]
+    PolicyDenied,
+    /// A delegation in the chain is revoked.
+    #[error("a delegation in the chain is revoked")]
+    DelegationRevoked,
+    /// `exp` is missing or further away than the node allows.
+    #[error("invocation lifetime exceeds {0} s")]
+    TtlExceeded(i64),
+    /// The nonce was used by an unexpired invocation of this issuer.
+    #[error("nonce already used")]
+    Replay,
+    /// No such network.
+    #[error("network not found")]
+    NetworkNotFound,
+    /// The owner already has a network of this name.
+    #[error("network already exists")]
+    NetworkExists,
+    /// The network is revoked.
+    #[error("network is revoked")]
+    NetworkRevoked,
+    /// The network is destroyed.
+    #[error("network is destroyed")]
+    NetworkDestroyed,
+    /// The operation is not allowed in the network's current state.
+    #[error("not allowed while the network is {0}")]
+    InvalidState(&'static str),
+    /// `alg` differs from the network's suite.
+    #[error("alg does not match the network's suite")]
+    AlgMismatch,
+    /// `keyVersion` does not exist.
+    #[error("unknown key version")]
+    UnknownKeyVersion,
+    /// `keyVersion` is below `minDecryptionVersion`.
+    #[error("key version is retired")]
+    KeyVersionRetired,
+    /// `keyHash` is not the hash of `wrappedKey`.
+    #[error("keyHash does not match wrappedKey")]
+    HashMismatch,
+    /// A public key is low-order or yields an all-zero shared secret.
+    #[error("low-order public key")]
+    LowOrderPoint,
+    /// A key has the wrong length or form.
+    #[error("malformed key: {0}")]
+    BadKey(String),
+    /// The wrapped key does not open under the network key.
+    #[error("wrapped key does not open")]
+    UnwrapFailed,
+    /// The revoker issued no delegation on the path to the target.
+    #[error("issuer may not revoke this delegation")]
+    NotRevoker,
+    /// The delegation is already revoked.
+    #[error("delegation already revoked")]
+    AlreadyRevoked,
+    /// A key backend this node does not offer.
+    #[error("unsupported key backend: {0}")]
+    UnsupportedBackend(String),
+    /// A concurrent change won.
+    #[error("conflicting concurrent change; retry")]
+    Conflict,
+    /// Anything else: details go to the log, never to the client.
+    #[error("internal error")]
+    Internal(String),
+}
+
+impl ServiceError {
+    /// The stable machine-readable code.
+    pub(crate) fn code(&self) -> &'static str {
+        match self {
+            Self::MissingAuthorization => "missing_authorization",
+            Self::HeaderTooLarge(_) => "header_too_large",
+            Self::BodyTooLarge(_) => "body_too_large",
+            Self::TooManyTokens(_) => "too_many_tokens",
+            Self::ChainTooLong(_) => "chain_too_long",
+            Self::MalformedContainer(_) => "malformed_container",
+            Self::MalformedToken(_) => "malformed_token",
+            Self::InvalidSignature => "invalid_signature",
+            Self::UnsupportedAlgorithm => "unsupported_algorithm",
+            Self::AudienceMismatch => "audience_mismatch",
+            Self::CommandMismatch(_) => "command_mismatch",
+            Self::SubjectMismatch => "subject_mismatch",
+            Self::NetworkMismatch => "network_mismatch",
+            Self::BadRequest(_) => "bad_request",
+            Self::BrokenChain(_) => "broken_chain",
+            Self::UnavailableProof => "unavailable_proof",
+            Self::Expired => "expired",
+            Self::NotYetValid => "not_yet_valid",
+            Self::CommandWidened => "command_widened",
+            Self::PolicyDenied => "policy_denied",
+            Self::DelegationRevoked => "delegation_revoked",
+            Self::TtlExceeded(_) => "ttl_exceeded",
+            Self::Replay => "replay",
+            Self::NetworkNotFound => "network_not_found",
+            Self::NetworkExists => "network_exists",
+            Self::NetworkRevoked => "network_revoked",
+            Self::NetworkDestroyed => "network_destroyed",
+            Self::InvalidState(_) => "invalid_state",
+            Self::AlgMismatch => "alg_mismatch",
+            Self::UnknownKeyVersion => "unknown_key_version",
+            Self::KeyVersionRetired => "key_version_retired",
+            Self::HashMismatch => "hash_mismatch",
+            Self::LowOrderPoint => "low_order_point",
+            Self::BadKey(_) => "bad_key",
+            Self::UnwrapFailed => "unwrap_failed",
+            Self::NotRevoker => "not_revoker",
+            Self::AlreadyRevoked => "already_revoked",
+            Self::UnsupportedBackend(_) => "unsupported_backend",
+            Self::Conflict => "conflict",
+            Self::Internal(_) => "internal",
+        }
+    }
+}
+
+impl From<StoreError> for ServiceError {
+    fn from(err: StoreError) -> Self {
+        match err {
+            StoreError::Replay => Self::Replay,
+            StoreError::NetworkExists => Self::NetworkExists,
+            StoreError::Conflict => Self::Conflict,
+            StoreError::AlreadyRevoked => Self::AlreadyRevoked,
+            other => Self::Internal(other.to_string()),
+        }
+    }
+}
