@@ -1,1 +1,19 @@
-//! placeholder
+//! encnet-client: the Rust SDK of an encnet node.
+//!
+//! Start with [`Client`]: discover a network, [`encrypt`] locally to its
+//! public key (the plaintext never leaves the process), and
+//! [`Client::decrypt`] through a UCAN invocation whose signed answer is
+//! verified before any key is used. [`delegate`] issues the grants that let
+//! others decrypt.
+
+#![forbid(unsafe_code)]
+#![deny(missing_docs)]
+
+mod client;
+pub mod decrypt;
+pub mod delegate;
+mod error;
+
+pub use client::{AdminCommand, Client};
+pub use decrypt::encrypt;
+pub use error::ClientError;

@@ -1,0 +1,181 @@
+//! The decrypt flow as pure steps: [`DecryptRequest::new`] makes the
+//! per-request receiver key and the invocation arguments; [`open_answer`]
+//! verifies the node's signed answer and every echoed binding before it
+//! unwraps the data key and opens the envelope.
+
+use std::collections::BTreeMap;
+
+use base64::engine::general_purpose::STANDARD as BASE64;
+use base64::Engine;
+use encnet_core::api::{DecryptResult, NetworkDescriptor, DECRYPT_RESULT_TYPE};
+use encnet_core::canonical;
+use encnet_core::suite::{PublicKey, SecretKey, Suite, WrapContext};
+use encnet_core::{InlineEnvelope, NetworkId, Zeroizing};
+use encnet_ucan::{Cid, Did, Ipld};
+
+use crate::ClientError;
+
+/// Encrypts `plaintext` locally to the network's newest key.
+pub fn encrypt(
+    descriptor: &NetworkDescriptor,
+    plaintext: &[u8],
+    aad: Option<&[u8]>,
+) -> Result<InlineEnvelope, ClientError> {
+    let key = BASE64
+        .decode(&descriptor.public_encryption_key)
+        .map_err(|_| ClientError::InvalidResponse("public key is not base64".into()))?;
+    let public = PublicKey::from_bytes(&key)?;
+    let suite: Suite = descriptor
+        .alg
+        .parse()
+        .map_err(|_| ClientError::InvalidResponse(format!("unknown suite {}", descriptor.alg)))?;
+    let network: NetworkId = descriptor
+        .network_id
+        .parse()
+        .map_err(|_| ClientError::InvalidResponse("invalid network id".into()))?;
+    Ok(InlineEnvelope::seal(
+        network,
+        suite,
+        descriptor.key_version,
+        &public,
+        plaintext,
+        aad,
+        None,
+    )?)
+}
+
+/// One decrypt request: a fresh receiver key and the invocation arguments.
+pub struct DecryptRequest {
+    receiver: SecretKey,
+    receiver_public: [u8; 32],
+    args: BTreeMap<String, Ipld>,
+}
+
+impl DecryptRequest {
+    /// Validates `envelope` and prepares the arguments for it.
+    pub fn new(envelope: &InlineEnvelope) -> Result<Self, ClientError> {
+        envelope.validate()?;
+        let receiver = SecretKey::generate();
+        let receiver_public = receiver.public_key().to_bytes();
+        let mut args = BTreeMap::new();
+        let mut put = |k: &str, v: Ipld| args.insert(k.to_owned(), v);
+        put("network", Ipld::String(envelope.network_id.to_string()));
+        put("alg", Ipld::String(envelope.alg.as_str().to_owned()));
+        put(
+            "keyVersion",
+            Ipld::Integer(i128::from(envelope.key_version)),
+        );
+        put("wrappedKey", Ipld::Bytes(envelope.wrapped_key()?));
+        put(
+            "keyHash",
+            Ipld::String(envelope.encrypted_symmetric_key_hash.clone()),
+        );
+        put("receiverKey", Ipld::Bytes(receiver_public.to_vec()));
+        Ok(Self {
+            receiver,
+            receiver_public,
+            args,
+        })
+    }
+
+    /// The invocation arguments.
+    pub fn args(&self) -> &BTreeMap<String, Ipld> {
+        &self.args
+    }
+}
+
+/// What the answer must echo: the request as sent.
+pub struct Expected<'a> {
+    /// The node the invocation was addressed to.
+    pub node: &'a Did,
+    /// CID of the invocation sent.
+    pub invocation: &'a Cid,
+}
+
+/// Verifies `answer` against the request and opens `envelope`. Any mismatch
+/// is an error: an unverified key is never used.
+pub fn open_answer(
+    answer: &DecryptResult,
+    request: &DecryptRequest,
+    expected: &Expected<'_>,
+    envelope: &InlineEnvelope,
+) -> Result<Zeroizing<Vec<u8>>, ClientError> {
+    verify_signature(answer, expected.node)?;
+    verify_bindings(answer, request, expected, envelope)?;
+    let wrapped = BASE64
+        .decode(&answer.body.wrapped_key)
+        .map_err(|_| ClientError::Verification("wrappedKey is not base64"))?;
+    let network_id = envelope.network_id.to_string();
+    let cid = expected.invocation.to_bytes();
+    let ctx = WrapContext {
+        network_id: &network_id,
+        key_version: envelope.key_version,
+        invocation_cid: Some(&cid),
+    };
+    let data_key = envelope.alg.unwrap(&wrapped, &request.receiver, &ctx)?;
+    Ok(envelope.open(&data_key)?)
+}
+
+fn verify_signature(answer: &DecryptResult, node: &Did) -> Result<(), ClientError> {
+    let bytes = answer
+        .body
+        .signing_bytes()
+        .map_err(|_| ClientError::Verification("answer is not canonical JSON"))?;
+    let signature = BASE64
+        .decode(&answer.node_signature)
+        .map_err(|_| ClientError::Verification("nodeSignature is not base64"))?;
+    let encnet_ucan::PublicKey::Ed25519(key) = node.public_key()? else {
+        return Err(ClientError::Verification("the node key is not Ed25519"));
+    };
+    let signature = ed25519_dalek::Signature::from_slice(&signature)
+        .map_err(|_| ClientError::Verification("nodeSignature has the wrong length"))?;
+    key.verify_strict(&bytes, &signature)
+        .map_err(|_| ClientError::Verification("nodeSignature does not verify"))
+}
+
+fn verify_bindings(
+    answer: &DecryptResult,
+    request: &DecryptRequest,
+    expected: &Expected<'_>,
+    envelope: &InlineEnvelope,
+) -> Result<(), ClientError> {
+    let body = &answer.body;
+    let checks = [
+        (
+            body.kind == DECRYPT_RESULT_TYPE,
+            "type is not encnet.decrypt-result/v1",
+        ),
+        (
+            body.network_id == envelope.network_id.to_string(),
+            "networkId differs from the envelope's",
+        ),
+        (
+            body.node_id == expected.node.as_str(),
+            "nodeId is not the node addressed",
+        ),
+        (
+            body.invocation_cid == expected.invocation.to_string(),
+            "invocationCid is not the invocation sent",
+        ),
+        (
+            body.key_hash == envelope.encrypted_symmetric_key_hash,
+            "keyHash differs from the envelope's",
+        ),
+        (
+            body.receiver_key_hash == canonical::sha256_hex(&request.receiver_public),
+            "receiverKeyHash is not the receiver key sent",
+        ),
+        (
+            body.alg == envelope.alg.as_str(),
+            "alg differs from the envelope's",
+        ),
+        (
+            body.key_version == envelope.key_version,
+            "keyVersion differs from the envelope's",
+        ),
+    ];
+    match checks.iter().find(|(ok, _)| !ok) {
+        Some((_, what)) => Err(ClientError::Verification(what)),
+        None => Ok(()),
+    }
+}

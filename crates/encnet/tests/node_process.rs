@@ -1,0 +1,176 @@
+//! `encnet serve` as a child process: start-up, graceful shutdown, and
+//! durability across SIGKILL.
+
+use std::io::{BufRead, BufReader};
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+
+use encnet_client::{encrypt, Client};
+use encnet_ucan::Ed25519Signer;
+
+/// A running `encnet serve` child and its URL.
+struct NodeProcess {
+    child: Child,
+    url: String,
+}
+
+impl NodeProcess {
+    fn start(data_dir: &Path) -> Self {
+        let mut child = Command::new(env!("CARGO_BIN_EXE_encnet"))
+            .args(["serve", "--listen", "127.0.0.1:0", "--data-dir"])
+            .arg(data_dir)
+            .env_remove("ENCNET_ROOT_KEY")
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("encnet serve starts");
+        let stdout = child.stdout.take().expect("stdout piped");
+        let mut line = String::new();
+        BufReader::new(stdout)
+            .read_line(&mut line)
+            .expect("start-up line");
+        // "encnet node did:key:… listening on http://127.0.0.1:PORT"
+        let url = line
+            .split_whitespace()
+            .last()
+            .expect("a URL on the start-up line")
+            .to_owned();
+        assert!(line.starts_with("encnet node did:key:z6Mk"), "{line}");
+        Self { child, url }
+    }
+
+    fn kill(mut self) {
+        self.child.kill().expect("SIGKILL");
+        self.child.wait().expect("reaped");
+    }
+
+    fn terminate(mut self) -> std::process::ExitStatus {
+        let pid = self.child.id().to_string();
+        let sent = Command::new("kill")
+            .args(["-TERM", &pid])
+            .status()
+            .expect("kill");
+        assert!(sent.success());
+        self.child.wait().expect("exits")
+    }
+}
+
+fn audit_verify(data_dir: &Path) -> std::process::Output {
+    Command::new(env!("CARGO_BIN_EXE_encnet"))
+        .args(["audit", "verify", "--data-dir"])
+        .arg(data_dir)
+        .output()
+        .expect("audit verify runs")
+}
+
+#[tokio::test]
+async fn decisions_survive_sigkill() {
+    let temp = tempfile::tempdir().expect("temp dir");
+    let data_dir = temp.path().join("data");
+    let owner = Ed25519Signer::generate();
+
+    let node = NodeProcess::start(&data_dir);
+    let client = Client::new(&node.url);
+    let descriptor = client
+        .create_network(&owner, "durable", None)
+        .await
+        .expect("create");
+    let envelope = encrypt(&descriptor, b"kept", None).expect("encrypt");
+
+    // One decrypt, captured as raw bytes so it can be replayed verbatim.
+    let request = encnet_client::decrypt::DecryptRequest::new(&envelope).expect("request");
+    let node_did = client.node_did().await.expect("node DID").clone();
+    let invocation = encnet_ucan::InvocationBuilder::new(
+        &owner,
+        owner.did(),
+        "/encryption/decrypt".parse().expect("command"),
+    )
+    .audience(node_did)
+    .args(request.args().clone())
+    .expiration(now() + 120)
+    .sign()
+    .expect("signs");
+    let header = encnet_ucan::Container::new(vec![invocation.bytes.clone()]).to_header();
+    let path = format!("{}/v1/networks/{}/decrypt", node.url, descriptor.network_id);
+    assert_eq!(post_status(&path, &header).await, 200);
+    node.kill();
+
+    let node = NodeProcess::start(&data_dir);
+    let path = format!("{}/v1/networks/{}/decrypt", node.url, descriptor.network_id);
+    assert_eq!(
+        post_status(&path, &header).await,
+        409,
+        "replay after restart"
+    );
+    let client = Client::new(&node.url);
+    let plaintext = client
+        .decrypt(&owner, &envelope, &[])
+        .await
+        .expect("still decrypts");
+    assert_eq!(plaintext.as_slice(), b"kept");
+    let status = node.terminate();
+    assert!(status.success(), "graceful exit on SIGTERM: {status}");
+
+    let verify = audit_verify(&data_dir);
+    assert!(
+        verify.status.success(),
+        "{}",
+        String::from_utf8_lossy(&verify.stderr)
+    );
+    let out = String::from_utf8_lossy(&verify.stdout);
+    assert!(out.contains("audit chain ok"), "{out}");
+}
+
+#[test]
+fn serve_creates_a_private_root_key_and_audit_verify_fails_cleanly() {
+    use std::os::unix::fs::PermissionsExt;
+    let temp = tempfile::tempdir().expect("temp dir");
+    let data_dir = temp.path().join("data");
+    let node = NodeProcess::start(&data_dir);
+    let mode = std::fs::metadata(data_dir.join("root.key"))
+        .expect("root.key")
+        .permissions()
+        .mode();
+    assert_eq!(mode & 0o777, 0o600);
+    assert!(node.terminate().success());
+
+    // A world-readable key is refused with a fix in the message.
+    std::fs::set_permissions(
+        data_dir.join("root.key"),
+        std::fs::Permissions::from_mode(0o644),
+    )
+    .expect("chmod");
+    let out = Command::new(env!("CARGO_BIN_EXE_encnet"))
+        .args(["serve", "--listen", "127.0.0.1:0", "--data-dir"])
+        .arg(&data_dir)
+        .env_remove("ENCNET_ROOT_KEY")
+        .output()
+        .expect("runs");
+    assert!(!out.status.success());
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.starts_with("error: "), "{stderr}");
+    assert!(stderr.contains("chmod 600"), "{stderr}");
+
+    let missing = audit_verify(&temp.path().join("nothing"));
+    assert!(!missing.status.success());
+    assert!(String::from_utf8_lossy(&missing.stderr).starts_with("error: "));
+}
+
+fn now() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .expect("clock")
+        .as_secs() as i64
+}
+
+/// A bare POST with a bearer token; answers the status.
+async fn post_status(url: &str, bearer: &str) -> u16 {
+    reqwest::Client::new()
+        .post(url)
+        .bearer_auth(bearer)
+        .send()
+        .await
+        .expect("request sent")
+        .status()
+        .as_u16()
+}
