@@ -167,7 +167,7 @@ async fn key_hash_policy_opens_only_that_envelope() {
     let bob = Ed25519Signer::generate();
     let policy = json!([["==", ".keyHash", w.envelope.encrypted_symmetric_key_hash]]);
     let d = delegate(&w.owner.signer, &bob.did(), &w.owner.did(), DECRYPT, policy);
-    let (request, header) = w.request(&bob, &[d.clone()]);
+    let (request, header) = w.request(&bob, std::slice::from_ref(&d));
     w.expect_plaintext(&request, &header).await;
 
     // Another envelope of the same network is out of reach.
@@ -186,7 +186,7 @@ async fn key_hash_policy_opens_only_that_envelope() {
         &w.node.did,
         DECRYPT,
         request.args,
-        &[d.clone()],
+        std::slice::from_ref(&d),
     );
     w.expect_decrypt_denied(&container(&inv, &[d]), 403, "policy_denied")
         .await;
