@@ -54,7 +54,7 @@ impl AeadKey {
         out: &mut Vec<u8>,
     ) {
         let start = out.len();
-        out.extend_from_slice(plaintext);
+        extend_chunked(out, plaintext);
         let tag = match out.get_mut(start..) {
             Some(body) => self.seal_in_place(nonce, aad, body),
             None => [0u8; TAG_LEN],
@@ -69,7 +69,8 @@ impl AeadKey {
         aad: &[u8],
         ciphertext_and_tag: &[u8],
     ) -> Option<Zeroizing<Vec<u8>>> {
-        let mut buf = Zeroizing::new(ciphertext_and_tag.to_vec());
+        let mut buf = Zeroizing::new(Vec::with_capacity(ciphertext_and_tag.len()));
+        extend_chunked(&mut buf, ciphertext_and_tag);
         let nonce = Nonce::assume_unique_for_key(nonce);
         let len = self
             .0
@@ -78,6 +79,19 @@ impl AeadKey {
             .len();
         buf.truncate(len);
         Some(buf)
+    }
+}
+
+/// Copies `src` to the end of `dst` in 1 KiB pieces. glibc 2.36 copies
+/// blocks of 2 KiB and more with `rep movsb`, which on the AMD EPYC hosts we
+/// measured runs 25 times slower when `dst - src` is 16 modulo 4096 (8.4 µs
+/// instead of 0.33 µs for 16 KiB); smaller copies take the vector loop.
+/// See docs/performance.md.
+fn extend_chunked(dst: &mut Vec<u8>, src: &[u8]) {
+    const CHUNK: usize = 1024;
+    dst.reserve(src.len());
+    for chunk in src.chunks(CHUNK) {
+        dst.extend_from_slice(chunk);
     }
 }
 
