@@ -11,6 +11,7 @@ mod audit;
 mod backend;
 mod clock;
 pub mod config;
+pub mod floor;
 mod http;
 mod service;
 mod store;
@@ -24,12 +25,12 @@ use encnet_core::root_key::RootKey;
 use encnet_ucan::Ed25519Signer;
 use tokio::net::TcpListener;
 
-pub use audit::{verify_audit_chain, verify_data_dir, AuditReport, ChainBreak};
+pub use audit::{verify_audit_chain, verify_data_dir, verify_database, AuditReport, ChainBreak};
 pub use config::{Config, LogFormat};
 
 use backend::LocalBackend;
 use service::Node;
-use store::Store;
+use store::{Location, Store};
 
 /// How often expired nonces are purged.
 const NONCE_PURGE_INTERVAL: Duration = Duration::from_secs(30);
@@ -51,8 +52,8 @@ pub enum NodeError {
     /// The database could not be opened or migrated.
     #[error("database: {0}")]
     Store(String),
-    /// Only SQLite is available in this build.
-    #[error("unsupported database URL {0:?} (use a sqlite path, or omit it)")]
+    /// The database URL is neither SQLite nor PostgreSQL.
+    #[error("unsupported database URL {0:?} (use sqlite://PATH or postgres://…, or omit it)")]
     UnsupportedDatabase(String),
     /// Serving failed.
     #[error("server: {0}")]
@@ -77,7 +78,7 @@ impl Server {
         create_data_dir(&config.data_dir)?;
         let root = match RootKey::from_env()? {
             Some(root) => root,
-            None => RootKey::load_or_create(&config.root_key_path())?.0,
+            None => RootKey::load_or_create(config.root_key_path())?.0,
         };
         let store = open_store(config).await?;
         let backend = LocalBackend::new(root.network_seal(config.at_rest.legacy_plaintext));
@@ -120,14 +121,36 @@ pub async fn serve(
 }
 
 async fn open_store(config: &Config) -> Result<Store, NodeError> {
-    let path = match &config.database_url {
-        None => config.sqlite_path(),
-        Some(url) => match url.strip_prefix("sqlite://") {
-            Some(path) => PathBuf::from(path),
-            None => return Err(NodeError::UnsupportedDatabase(url.clone())),
-        },
-    };
-    Ok(Store::open(&path).await?)
+    Ok(Store::open(&store_location(
+        config.database_url.as_deref(),
+        &config.data_dir,
+    )?)
+    .await?)
+}
+
+/// `database_url` if given (`sqlite://PATH` or `postgres://…`), else SQLite
+/// in the data directory.
+fn store_location(database_url: Option<&str>, data_dir: &Path) -> Result<Location, NodeError> {
+    match database_url {
+        None => Ok(Location::Sqlite(data_dir.join(config::SQLITE_FILE))),
+        Some(url) => {
+            Location::parse(url).ok_or_else(|| NodeError::UnsupportedDatabase(redact(url)))
+        }
+    }
+}
+
+/// The URL without its password, for messages.
+fn redact(url: &str) -> String {
+    match (url.find("://"), url.rfind('@')) {
+        (Some(scheme), Some(at)) if at > scheme => {
+            let userinfo = &url[scheme + 3..at];
+            match userinfo.split_once(':') {
+                Some((user, _)) => format!("{}{user}:***{}", &url[..scheme + 3], &url[at..]),
+                None => url.to_owned(),
+            }
+        }
+        _ => url.to_owned(),
+    }
 }
 
 fn create_data_dir(path: &Path) -> Result<(), NodeError> {

@@ -1,0 +1,408 @@
+//! `encnet bench decrypt`: a load generator for one node.
+//!
+//! It prepares a network, a delegation and N distinct signed invocations
+//! before the clock starts, then drives the node over keep-alive HTTP with
+//! `--concurrency` connections for `--duration` (closed loop, or open loop at
+//! `--rate`, where latency counts from the scheduled send time so a stalled
+//! node cannot hide its queue). It also measures the in-process crypto floor
+//! on one thread, so node throughput is reported as a ratio from one run.
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use clap::{Args, Subcommand};
+use encnet_client::delegate::{delegate, Grant};
+use encnet_client::{encrypt, Client};
+use encnet_ucan::{Container, Ed25519Signer, InvocationBuilder, Ipld};
+use hdrhistogram::Histogram;
+use indicatif::{ProgressBar, ProgressStyle};
+use serde::Serialize;
+
+use super::client::{now, write_private};
+use crate::error::CliError;
+
+/// Benchmarks.
+#[derive(Debug, Subcommand)]
+pub(crate) enum BenchCommand {
+    /// Decrypt throughput and latency of a running node.
+    Decrypt(DecryptBenchArgs),
+}
+
+/// Flags of `encnet bench decrypt`.
+#[derive(Debug, Args)]
+pub(crate) struct DecryptBenchArgs {
+    /// Concurrent keep-alive connections.
+    #[arg(long, default_value_t = 32)]
+    concurrency: usize,
+    /// How long to drive the node, e.g. 30s or 2m.
+    #[arg(long, default_value = "30s", value_parser = parse_duration)]
+    duration: Duration,
+    /// Distinct invocations prepared before the clock starts (each is single-use).
+    #[arg(long, default_value_t = 60_000)]
+    invocations: usize,
+    /// Open loop: send this many requests per second (default: closed loop).
+    #[arg(long)]
+    rate: Option<f64>,
+    /// Seconds spent measuring the in-process floor first (0 skips it).
+    #[arg(long, default_value_t = 3.0)]
+    floor_secs: f64,
+    /// Reuse the owner, holder and network recorded in this file (created if absent).
+    #[arg(long, value_name = "FILE")]
+    state: Option<PathBuf>,
+    /// Machine-readable output.
+    #[arg(long)]
+    json: bool,
+}
+
+pub(crate) fn run(cmd: BenchCommand, node: &str) -> Result<ExitCode, CliError> {
+    match cmd {
+        BenchCommand::Decrypt(args) => decrypt(&args, node),
+    }
+}
+
+/// What one run measured.
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+struct Report {
+    node: String,
+    duration_secs: f64,
+    concurrency: usize,
+    target_rate: Option<f64>,
+    requests: u64,
+    throughput: f64,
+    latency_micros: Latency,
+    statuses: BTreeMap<String, u64>,
+    floor_ops_per_sec: Option<f64>,
+    throughput_over_floor: Option<f64>,
+}
+
+#[derive(Debug, Serialize)]
+struct Latency {
+    p50: u64,
+    p90: u64,
+    p99: u64,
+    max: u64,
+}
+
+fn decrypt(args: &DecryptBenchArgs, node: &str) -> Result<ExitCode, CliError> {
+    if args.concurrency == 0 || args.invocations == 0 {
+        return Err(CliError::Usage(
+            "--concurrency and --invocations must be positive".into(),
+        ));
+    }
+    let floor = (args.floor_secs > 0.0).then(|| {
+        let fixture = encnet_node::floor::FloorFixture::new();
+        fixture.measure(Duration::from_secs_f64(args.floor_secs))
+    });
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(CliError::Runtime)?;
+    let mut report = runtime.block_on(drive(args, node))?;
+    report.floor_ops_per_sec = floor;
+    report.throughput_over_floor = floor.map(|f| report.throughput / f);
+    print_report(&report, args.json);
+    Ok(ExitCode::SUCCESS)
+}
+
+async fn drive(args: &DecryptBenchArgs, node: &str) -> Result<Report, CliError> {
+    let client = Client::new(node);
+    let setup = Setup::load_or_create(&client, args.state.as_deref()).await?;
+    let headers = Arc::new(setup.invocations(&client, args.invocations).await?);
+    let path = format!("{node}/v1/networks/{}/decrypt", setup.network);
+    let http = reqwest::Client::builder()
+        .pool_max_idle_per_host(args.concurrency)
+        .build()
+        .map_err(|err| CliError::Usage(format!("HTTP client: {err}")))?;
+
+    let shared = Arc::new(Shared::default());
+    let progress = progress_bar(args.duration);
+    let started = Instant::now();
+    let deadline = started + args.duration;
+    let interval = args
+        .rate
+        .map(|rate| Duration::from_secs_f64(1.0 / rate.max(1.0)));
+    let mut workers = Vec::with_capacity(args.concurrency);
+    for _ in 0..args.concurrency {
+        let (http, path, headers, shared) =
+            (http.clone(), path.clone(), headers.clone(), shared.clone());
+        workers.push(tokio::spawn(async move {
+            worker(http, path, headers, shared, started, deadline, interval).await
+        }));
+    }
+    let ticker = tokio::spawn(tick(progress.clone(), shared.clone(), started, deadline));
+    let mut histogram = new_histogram();
+    for w in workers {
+        if let Ok(h) = w.await {
+            let _ = histogram.add(h);
+        }
+    }
+    ticker.abort();
+    progress.finish_and_clear();
+    let elapsed = started.elapsed().as_secs_f64();
+    let statuses = shared
+        .statuses
+        .lock()
+        .map(|s| s.clone())
+        .unwrap_or_default();
+    let requests = histogram.len();
+    Ok(Report {
+        node: node.to_owned(),
+        duration_secs: elapsed,
+        concurrency: args.concurrency,
+        target_rate: args.rate,
+        requests,
+        throughput: requests as f64 / elapsed,
+        latency_micros: Latency {
+            p50: histogram.value_at_quantile(0.50),
+            p90: histogram.value_at_quantile(0.90),
+            p99: histogram.value_at_quantile(0.99),
+            max: histogram.max(),
+        },
+        statuses,
+        floor_ops_per_sec: None,
+        throughput_over_floor: None,
+    })
+}
+
+/// Counters shared by the workers.
+#[derive(Default)]
+struct Shared {
+    next: AtomicUsize,
+    done: AtomicU64,
+    statuses: Mutex<BTreeMap<String, u64>>,
+}
+
+async fn worker(
+    http: reqwest::Client,
+    path: String,
+    headers: Arc<Vec<String>>,
+    shared: Arc<Shared>,
+    started: Instant,
+    deadline: Instant,
+    interval: Option<Duration>,
+) -> Histogram<u64> {
+    let mut histogram = new_histogram();
+    loop {
+        let index = shared.next.fetch_add(1, Ordering::Relaxed);
+        let Some(header) = headers.get(index) else {
+            break;
+        };
+        // Open loop: wait for this request's slot; latency counts from it.
+        let scheduled = match interval {
+            Some(step) => {
+                let at = started + step.saturating_mul(u32::try_from(index).unwrap_or(u32::MAX));
+                tokio::time::sleep_until(at.into()).await;
+                at
+            }
+            None => Instant::now(),
+        };
+        if scheduled >= deadline {
+            break;
+        }
+        let status = match http.post(&path).bearer_auth(header).send().await {
+            Ok(response) => {
+                let status = response.status().as_u16().to_string();
+                let _ = response.bytes().await;
+                status
+            }
+            Err(err) if err.is_connect() => "connect-error".to_owned(),
+            Err(_) => "transport-error".to_owned(),
+        };
+        let micros = u64::try_from(scheduled.elapsed().as_micros()).unwrap_or(u64::MAX);
+        let _ = histogram.record(micros.max(1));
+        shared.done.fetch_add(1, Ordering::Relaxed);
+        if let Ok(mut statuses) = shared.statuses.lock() {
+            *statuses.entry(status).or_default() += 1;
+        }
+    }
+    histogram
+}
+
+async fn tick(progress: ProgressBar, shared: Arc<Shared>, started: Instant, deadline: Instant) {
+    let mut ticks = tokio::time::interval(Duration::from_millis(200));
+    while Instant::now() < deadline {
+        ticks.tick().await;
+        let done = shared.done.load(Ordering::Relaxed);
+        let elapsed = started.elapsed();
+        progress.set_position(elapsed.as_millis() as u64);
+        progress.set_message(format!(
+            "{done} requests, {:.0}/s",
+            done as f64 / elapsed.as_secs_f64().max(1e-3)
+        ));
+    }
+}
+
+fn progress_bar(duration: Duration) -> ProgressBar {
+    let bar = ProgressBar::new(duration.as_millis() as u64);
+    if let Ok(style) = ProgressStyle::with_template("{spinner} [{elapsed_precise}] {bar:30} {msg}")
+    {
+        bar.set_style(style);
+    }
+    bar
+}
+
+fn new_histogram() -> Histogram<u64> {
+    // 1 µs .. 60 s at 3 significant digits: constant, valid bounds.
+    #[allow(clippy::expect_used)]
+    Histogram::new_with_bounds(1, 60_000_000, 3).expect("valid histogram bounds")
+}
+
+/// The identities and network a run uses.
+struct Setup {
+    owner: Ed25519Signer,
+    holder: Ed25519Signer,
+    network: String,
+}
+
+/// `--state` file contents.
+#[derive(serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct SavedSetup {
+    owner_seed: String,
+    holder_seed: String,
+    network: String,
+}
+
+impl Setup {
+    async fn load_or_create(
+        client: &Client,
+        state: Option<&std::path::Path>,
+    ) -> Result<Self, CliError> {
+        if let Some(saved) = state.and_then(|p| std::fs::read(p).ok()) {
+            let saved: SavedSetup = serde_json::from_slice(&saved)
+                .map_err(|err| CliError::Usage(format!("--state file: {err}")))?;
+            return Ok(Self {
+                owner: signer_from_hex(&saved.owner_seed)?,
+                holder: signer_from_hex(&saved.holder_seed)?,
+                network: saved.network,
+            });
+        }
+        let owner = Ed25519Signer::generate();
+        let holder = Ed25519Signer::generate();
+        let name = format!(
+            "bench-{}",
+            hex::encode(&holder.did().as_str().as_bytes()[8..16])
+        );
+        let descriptor = client.create_network(&owner, &name, None).await?;
+        let setup = Self {
+            owner,
+            holder,
+            network: descriptor.network_id,
+        };
+        if let Some(path) = state {
+            let saved = SavedSetup {
+                owner_seed: hex::encode(*setup.owner.to_seed()),
+                holder_seed: hex::encode(*setup.holder.to_seed()),
+                network: setup.network.clone(),
+            };
+            let json = serde_json::to_vec_pretty(&saved).unwrap_or_default();
+            write_private(path, &json)?;
+        }
+        Ok(setup)
+    }
+
+    /// `count` distinct decrypt containers from the holder, each with the
+    /// delegation from the owner.
+    async fn invocations(&self, client: &Client, count: usize) -> Result<Vec<String>, CliError> {
+        let descriptor = client.network(&self.network).await?;
+        let envelope = encrypt(&descriptor, &[7u8; 1024], None)?;
+        let owner_did = self.owner.did();
+        let grant = Grant {
+            owner: &owner_did,
+            network: &self.network,
+            command: "/encryption/decrypt",
+            expires_at: now() + 3600,
+            only: &[],
+        };
+        let delegation = delegate(&self.owner, &self.holder.did(), &grant)?;
+        let node = client.node_did().await?.clone();
+        let request = encnet_client::decrypt::DecryptRequest::new(&envelope)?;
+        let args: BTreeMap<String, Ipld> = request.args().clone();
+        let command: encnet_ucan::Command = "/encryption/decrypt"
+            .parse()
+            .map_err(|err| CliError::Usage(format!("{err}")))?;
+        let exp = now() + 280;
+        let mut headers = Vec::with_capacity(count);
+        for _ in 0..count {
+            let invocation =
+                InvocationBuilder::new(&self.holder, owner_did.clone(), command.clone())
+                    .audience(node.clone())
+                    .args(args.clone())
+                    .proofs(vec![delegation.cid])
+                    .expiration(exp)
+                    .sign()
+                    .map_err(encnet_client::ClientError::from)?;
+            headers
+                .push(Container::new(vec![invocation.bytes, delegation.bytes.clone()]).to_header());
+        }
+        Ok(headers)
+    }
+}
+
+fn signer_from_hex(text: &str) -> Result<Ed25519Signer, CliError> {
+    let mut seed = [0u8; 32];
+    hex::decode_to_slice(text, &mut seed)
+        .map_err(|_| CliError::Usage("--state file: a seed is not 32 bytes of hex".into()))?;
+    Ok(Ed25519Signer::from_seed(seed))
+}
+
+fn print_report(report: &Report, json: bool) {
+    if json {
+        println!(
+            "{}",
+            serde_json::to_string_pretty(report).unwrap_or_default()
+        );
+        return;
+    }
+    let l = &report.latency_micros;
+    println!("node        {}", report.node);
+    println!(
+        "load        {} connections, {:.1} s{}",
+        report.concurrency,
+        report.duration_secs,
+        report
+            .target_rate
+            .map(|r| format!(", open loop at {r:.0}/s"))
+            .unwrap_or_default()
+    );
+    println!(
+        "requests    {} ({:.0}/s)",
+        report.requests, report.throughput
+    );
+    println!(
+        "latency µs  p50 {}  p90 {}  p99 {}  max {}",
+        l.p50, l.p90, l.p99, l.max
+    );
+    let statuses: Vec<String> = report
+        .statuses
+        .iter()
+        .map(|(s, n)| format!("{s}×{n}"))
+        .collect();
+    println!("statuses    {}", statuses.join("  "));
+    if let (Some(floor), Some(ratio)) = (report.floor_ops_per_sec, report.throughput_over_floor) {
+        println!("floor       {floor:.0} ops/s (in-process, one thread)  node/floor = {ratio:.2}");
+    }
+}
+
+fn parse_duration(text: &str) -> Result<Duration, String> {
+    let (number, unit) = text.split_at(
+        text.find(|c: char| !c.is_ascii_digit() && c != '.')
+            .unwrap_or(text.len()),
+    );
+    let value: f64 = number
+        .parse()
+        .map_err(|_| format!("{text:?} is not a duration like 30s"))?;
+    let secs = match unit {
+        "" | "s" => value,
+        "ms" => value / 1000.0,
+        "m" => value * 60.0,
+        "h" => value * 3600.0,
+        _ => return Err(format!("unknown unit in {text:?} (use ms, s, m or h)")),
+    };
+    Duration::try_from_secs_f64(secs).map_err(|_| format!("{text:?} is out of range"))
+}
