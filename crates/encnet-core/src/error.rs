@@ -124,6 +124,9 @@ pub enum SuiteError {
     /// A public key is of low order, so the X25519 output would be all zero.
     #[error("public key is a low-order point (all-zero X25519 output)")]
     LowOrderPoint,
+    /// An ephemeral key is not canonical (`u ≥ 2^255 - 19` or bit 255 set).
+    #[error("ephemeral public key is not canonical")]
+    NonCanonicalPoint,
     /// A payload failed authentication (tampered, wrong data key or wrong AAD).
     #[error("payload failed authentication (tampered, wrong key or wrong AAD)")]
     PayloadTampered,

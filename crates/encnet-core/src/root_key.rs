@@ -64,7 +64,8 @@ impl RootKey {
 
     /// Loads the raw 32-byte key file at `path`, refusing a file that its
     /// group or other users may access.
-    pub fn load(path: &Path) -> Result<Self, RootKeyError> {
+    pub fn load(path: impl AsRef<Path>) -> Result<Self, RootKeyError> {
+        let path = path.as_ref();
         let io_err = |source| RootKeyError::Io {
             path: path.to_owned(),
             source,
@@ -82,7 +83,8 @@ impl RootKey {
 
     /// Generates a key and writes it to a new file at `path` with mode 0600;
     /// fails if the file exists.
-    pub fn create(path: &Path) -> Result<Self, RootKeyError> {
+    pub fn create(path: impl AsRef<Path>) -> Result<Self, RootKeyError> {
+        let path = path.as_ref();
         let key = Self::generate();
         key.write_new(path)?;
         Ok(key)
@@ -90,7 +92,8 @@ impl RootKey {
 
     /// Loads `path`, or creates it when it does not exist; the flag says
     /// whether the key was created.
-    pub fn load_or_create(path: &Path) -> Result<(Self, bool), RootKeyError> {
+    pub fn load_or_create(path: impl AsRef<Path>) -> Result<(Self, bool), RootKeyError> {
+        let path = path.as_ref();
         match Self::create(path) {
             Ok(key) => Ok((key, true)),
             Err(RootKeyError::Io { source, .. })
@@ -104,7 +107,8 @@ impl RootKey {
 
     /// Writes this key to `path` (mode 0600), replacing any existing file
     /// atomically through a temporary file beside it; used by `encnet rekey`.
-    pub fn write(&self, path: &Path) -> Result<(), RootKeyError> {
+    pub fn write(&self, path: impl AsRef<Path>) -> Result<(), RootKeyError> {
+        let path = path.as_ref();
         let mut tmp = path.as_os_str().to_owned();
         tmp.push(".tmp");
         let tmp = Path::new(&tmp);

@@ -142,3 +142,40 @@ proptest! {
         prop_assert_eq!(serde_json::from_str::<NetworkId>(&json).ok(), Some(id));
     }
 }
+
+/// Every single-bit flip, exhaustively, for one value of each kind
+/// (including bit 255 of the ephemeral key, which X25519 itself ignores).
+#[test]
+fn every_single_bit_flip_fails() {
+    let network = SecretKey::generate();
+    let key = DataKey::generate();
+    for suite in Suite::ALL {
+        let wrapped = suite
+            .wrap(&key, &network.public_key(), &ctx(1))
+            .expect("wrap");
+        let payload = suite.seal_payload(&key, b"payload", b"aad");
+        for bit in 0..wrapped.len() * 8 {
+            let mut bad = wrapped.clone();
+            flip(&mut bad, bit);
+            assert!(
+                suite.unwrap(&bad, &network, &ctx(1)).is_err(),
+                "{suite} wrapped bit {bit}"
+            );
+        }
+        for bit in 0..payload.len() * 8 {
+            let mut bad = payload.clone();
+            flip(&mut bad, bit);
+            assert!(
+                suite.open_payload(&key, &bad, b"aad").is_err(),
+                "{suite} payload bit {bit}"
+            );
+        }
+    }
+    let c = cipher();
+    let sealed = c.seal(b"cell", b"aad");
+    for bit in 0..sealed.len() * 8 {
+        let mut bad = sealed.clone();
+        flip(&mut bad, bit);
+        assert!(c.open(&bad, b"aad").is_err(), "column bit {bit}");
+    }
+}

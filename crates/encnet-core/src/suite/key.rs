@@ -32,6 +32,18 @@ impl PublicKey {
         Ok(Self(bytes))
     }
 
+    /// Parses an envelope's ephemeral key `E` strictly: also canonical
+    /// (`u < p`, bit 255 clear). Honest X25519 public keys always are, and
+    /// without this a flipped bit 255 of `E` would leave a v1 wrapped key
+    /// opening (X25519 ignores that bit).
+    pub fn from_bytes_canonical(bytes: &[u8]) -> Result<Self, SuiteError> {
+        let key = Self::from_bytes(bytes)?;
+        if !is_canonical(&key.0) {
+            return Err(SuiteError::NonCanonicalPoint);
+        }
+        Ok(key)
+    }
+
     /// Decodes standard base64, then as [`from_bytes`](Self::from_bytes).
     pub fn from_base64(text: &str) -> Result<Self, SuiteError> {
         let bytes = STANDARD
@@ -152,6 +164,19 @@ impl fmt::Debug for DataKey {
     }
 }
 
+/// `u < 2^255 - 19` as a little-endian 32-byte string.
+fn is_canonical(u: &[u8; KEY_LEN]) -> bool {
+    let (low, rest) = u.split_at(1);
+    let (middle, top) = rest.split_at(KEY_LEN - 2);
+    match top.first() {
+        Some(&t) if t < 0x7f => true,
+        Some(&0x7f) => {
+            !(middle.iter().all(|&b| b == 0xff) && low.first().is_some_and(|&b| b >= 0xed))
+        }
+        _ => false,
+    }
+}
+
 fn to_array(bytes: &[u8], what: &'static str) -> Result<[u8; KEY_LEN], SuiteError> {
     bytes.try_into().map_err(|_| SuiteError::BadLength {
         what,
@@ -165,4 +190,23 @@ fn to_array(bytes: &[u8], what: &'static str) -> Result<[u8; KEY_LEN], SuiteErro
 pub fn x25519(secret: &[u8], public: &[u8]) -> Result<Zeroizing<[u8; KEY_LEN]>, SuiteError> {
     let public = to_array(public, "public key")?;
     SecretKey::from_bytes(secret)?.diffie_hellman(&public)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn canonical_bounds() {
+        let mut p = [0xffu8; 32];
+        p[0] = 0xed;
+        p[31] = 0x7f;
+        assert!(!is_canonical(&p));
+        p[0] = 0xec; // p - 1
+        assert!(is_canonical(&p));
+        let mut high = [9u8; 32];
+        high[31] |= 0x80;
+        assert!(!is_canonical(&high));
+        assert!(is_canonical(&[9u8; 32]));
+    }
 }

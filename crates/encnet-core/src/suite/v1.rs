@@ -40,7 +40,7 @@ pub(super) fn unwrap(wrapped: &[u8], secret: &SecretKey) -> Result<DataKey, Suit
     if marker != MARKER {
         return Err(SuiteError::BadMarker { found: marker });
     }
-    let e = PublicKey::from_bytes(e)?;
+    let e = PublicKey::from_bytes_canonical(e)?;
     let (nonce, body) = crate::aead::split_nonce(rest).ok_or(SuiteError::UnwrapFailed)?;
     let k = secret.diffie_hellman(e.as_bytes())?;
     let key = AeadKey::new(&k)

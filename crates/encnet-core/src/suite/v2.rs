@@ -79,7 +79,7 @@ pub(super) fn unwrap(
         });
     }
     let (e, body) = wrapped.split_at(KEY_LEN);
-    let e = PublicKey::from_bytes(e)?;
+    let e = PublicKey::from_bytes_canonical(e)?;
     let dh = secret.diffie_hellman(e.as_bytes())?;
     let key = wrap_key(&dh, &e, &secret.public_key(), ctx)?
         .open(ZERO_NONCE, &[], body)

@@ -132,6 +132,8 @@ def suite_file(suite):
     wraps.append(negative(base, "last tag bit flipped", flip(wrapped, len(wrapped) - 1, 7), "UnwrapFailed"))
     wraps.append(negative(base, "ciphertext bit flipped", flip(wrapped, len(wrapped) - 20), "UnwrapFailed"))
     wraps.append(negative(base, "truncated by one byte", wrapped[:-1], "BadLength"))
+    wraps.append(negative(base, "bit 255 of E set (X25519 ignores it; encnet requires canonical E)",
+                          flip(wrapped, 31, 7), "NonCanonicalPoint"))
     wraps.append(negative(base, "wrong network secret", wrapped, "UnwrapFailed", network_secret=det("other").hex()))
     if suite == 1:
         wraps.append(negative(base, "marker byte 0x02", wrapped[:32] + b"\x02" + wrapped[33:], "BadMarker"))
