@@ -14,7 +14,7 @@ use encnet_ucan::{
 use serde::de::DeserializeOwned;
 use tokio::sync::OnceCell;
 
-use crate::decrypt::{open_answer, DecryptRequest, Expected};
+use crate::decrypt::{DecryptExchange, DecryptRequest};
 use crate::ClientError;
 
 /// Lifetime of the invocations this client signs, in seconds.
@@ -151,6 +151,21 @@ impl Client {
         proofs: &[Signed<Delegation>],
     ) -> Result<Zeroizing<Vec<u8>>, ClientError> {
         let request = DecryptRequest::new(envelope)?;
+        self.request_decrypt(signer, envelope, request, proofs)
+            .await?
+            .open(envelope)
+    }
+
+    /// The network step of [`Client::decrypt`]: sends `request` for
+    /// `envelope` and returns the node's answer unopened and unverified,
+    /// with what it must echo. [`DecryptExchange::open`] verifies and opens.
+    pub async fn request_decrypt(
+        &self,
+        signer: &Ed25519Signer,
+        envelope: &InlineEnvelope,
+        request: DecryptRequest,
+        proofs: &[Signed<Delegation>],
+    ) -> Result<DecryptExchange, ClientError> {
         let owner: Did =
             envelope.network_id.owner_did().parse().map_err(|_| {
                 ClientError::Usage("the envelope's owner DID does not parse".into())
@@ -166,11 +181,12 @@ impl Client {
             .await?;
         let path = format!("/v1/networks/{}/decrypt", envelope.network_id);
         let answer: DecryptResult = self.post(&path, &header).await?;
-        let expected = Expected {
-            node: self.node_did().await?,
-            invocation: &invocation,
-        };
-        open_answer(&answer, &request, &expected, envelope)
+        Ok(DecryptExchange {
+            request,
+            node: self.node_did().await?.clone(),
+            invocation,
+            answer,
+        })
     }
 
     /// Reads the network's audit entries after sequence `after`.
@@ -287,13 +303,16 @@ fn network_args(network: &str) -> BTreeMap<String, Ipld> {
     BTreeMap::from([("network".to_owned(), Ipld::String(network.to_owned()))])
 }
 
-/// The transport error and its cause, without repeating the URL.
+/// The transport error and its causes, without repeating the URL.
 fn without_url(err: reqwest::Error) -> String {
     let err = err.without_url();
-    match std::error::Error::source(&err) {
-        Some(source) => format!("{err}: {source}"),
-        None => err.to_string(),
+    let mut message = err.to_string();
+    let mut source = std::error::Error::source(&err);
+    while let Some(cause) = source {
+        message = format!("{message}: {cause}");
+        source = cause.source();
     }
+    message
 }
 
 fn now() -> i64 {

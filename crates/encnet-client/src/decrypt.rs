@@ -92,6 +92,30 @@ pub struct Expected<'a> {
     pub invocation: &'a Cid,
 }
 
+/// One decrypt round trip as sent and received: the node's answer, not yet
+/// verified, and everything it must echo.
+pub struct DecryptExchange {
+    /// The request sent (it holds the receiver secret).
+    pub request: DecryptRequest,
+    /// The node the invocation was addressed to.
+    pub node: Did,
+    /// CID of the invocation sent.
+    pub invocation: Cid,
+    /// The node's answer, as received.
+    pub answer: DecryptResult,
+}
+
+impl DecryptExchange {
+    /// [`open_answer`] on this exchange: verifies, then opens `envelope`.
+    pub fn open(&self, envelope: &InlineEnvelope) -> Result<Zeroizing<Vec<u8>>, ClientError> {
+        let expected = Expected {
+            node: &self.node,
+            invocation: &self.invocation,
+        };
+        open_answer(&self.answer, &self.request, &expected, envelope)
+    }
+}
+
 /// Verifies `answer` against the request and opens `envelope`. Any mismatch
 /// is an error: an unverified key is never used.
 pub fn open_answer(

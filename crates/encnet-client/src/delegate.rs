@@ -49,3 +49,60 @@ fn policy(grant: &Grant<'_>) -> Result<Policy, ClientError> {
     }
     Policy::from_json(&serde_json::Value::Array(statements)).map_err(ClientError::from)
 }
+
+/// Decodes delegation tokens (e.g. a container's, in any order) and orders
+/// them into one chain, root first: each delegation's `aud` issues the next.
+/// Anything else (an invocation, two roots, a branch, a token left over) is
+/// an error.
+pub fn chain_from_tokens(tokens: &[Vec<u8>]) -> Result<Vec<Signed<Delegation>>, ClientError> {
+    let mut rest = tokens
+        .iter()
+        .map(|t| Signed::<Delegation>::from_bytes(t))
+        .collect::<Result<Vec<_>, _>>()?;
+    let broken = |what: &str| ClientError::Usage(format!("the delegations {what}"));
+    let roots = rest.iter().filter(|d| d.payload.is_root()).count();
+    if roots != 1 {
+        return Err(broken(&format!(
+            "hold {roots} root delegations, not one chain from one root"
+        )));
+    }
+    let mut chain = Vec::with_capacity(rest.len());
+    let mut next = rest.iter().position(|d| d.payload.is_root());
+    while let Some(index) = next {
+        let link = rest.swap_remove(index);
+        next = rest
+            .iter()
+            .position(|d| d.payload.iss.same_principal(&link.payload.aud));
+        chain.push(link);
+    }
+    if !rest.is_empty() {
+        return Err(broken("do not form one chain (a token does not follow on)"));
+    }
+    Ok(chain)
+}
+
+/// Whether `chain` (root first) can prove `command` on `args` for `holder`
+/// at `now`: the leaf is addressed to `holder`, and every link has the
+/// subject `owner`, is within its time bounds, covers the command and has a
+/// policy that holds on `args`. The node decides; this only picks a chain.
+pub fn chain_fits(
+    chain: &[Signed<Delegation>],
+    holder: &Did,
+    owner: &Did,
+    command: &Command,
+    args: &encnet_ucan::Ipld,
+    now: i64,
+) -> bool {
+    let Some(leaf) = chain.last() else {
+        return false;
+    };
+    leaf.payload.aud.same_principal(holder)
+        && chain.iter().all(|d| {
+            let p = &d.payload;
+            p.sub.as_ref().is_none_or(|sub| sub.same_principal(owner))
+                && p.exp.is_none_or(|exp| now < exp)
+                && p.nbf.is_none_or(|nbf| nbf <= now)
+                && p.cmd.is_prefix_of(command)
+                && p.pol.eval(args)
+        })
+}

@@ -4,11 +4,13 @@
 //! public key (the plaintext never leaves the process), and
 //! [`Client::decrypt`] through a UCAN invocation whose signed answer is
 //! verified before any key is used. [`delegate`] issues the grants that let
-//! others decrypt.
+//! others decrypt; [`delegate::chain_from_tokens`] reads the chains they
+//! travel in; [`audit::verify_page`] checks an audit page.
 
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
 
+pub mod audit;
 mod client;
 pub mod decrypt;
 pub mod delegate;

@@ -1,7 +1,5 @@
 //! CLI errors: one line naming the problem, optionally a hint line (as rage).
 
-use std::fmt;
-
 /// Everything a command can fail with.
 #[derive(Debug, thiserror::Error)]
 pub(crate) enum CliError {
@@ -28,6 +26,20 @@ pub(crate) enum CliError {
     /// `audit verify` found a broken link.
     #[error("{0}")]
     AuditBroken(encnet_node::ChainBreak),
+    /// A call to the node failed.
+    #[error("{}", client_message(.0))]
+    Client(encnet_client::ClientError),
+    /// An identity file that others may read.
+    #[error("{path} is readable by group or others (mode {mode:o})")]
+    KeyExposed {
+        /// The identity file.
+        path: String,
+        /// Its permission bits.
+        mode: u32,
+    },
+    /// `audit show --verify` found an entry that does not hold.
+    #[error("{0}")]
+    AuditPage(encnet_client::audit::AuditBreak),
     /// A file could not be read or written.
     #[error("{path}: {source}")]
     Io {
@@ -50,6 +62,58 @@ impl From<encnet_node::config::ConfigError> for CliError {
     }
 }
 
+impl From<encnet_client::ClientError> for CliError {
+    fn from(err: encnet_client::ClientError) -> Self {
+        Self::Client(err)
+    }
+}
+
+/// One line naming the problem; the node's `code` when it refused.
+fn client_message(err: &encnet_client::ClientError) -> String {
+    use encnet_client::ClientError;
+    match err {
+        ClientError::Node {
+            status,
+            code,
+            detail,
+        } => {
+            let detail = detail.as_deref().map(|d| format!(": {d}"));
+            format!(
+                "the node refused: {code} ({status}){}",
+                detail.unwrap_or_default()
+            )
+        }
+        ClientError::Verification(what) => {
+            format!("the node's answer failed verification, nothing was decrypted: {what}")
+        }
+        other => other.to_string(),
+    }
+}
+
+/// What to do about a node error, by its code.
+fn client_hint(err: &encnet_client::ClientError) -> Option<&'static str> {
+    use encnet_client::ClientError;
+    match err {
+        ClientError::Unreachable { .. } => {
+            Some("start a node with `encnet serve`, or pass --node URL (or set ENCNET_NODE)")
+        }
+        ClientError::Verification(_) => {
+            Some("the answer was not made by the node addressed for this request; do not trust this node or the path to it")
+        }
+        ClientError::Node { code, .. } => match code.as_str() {
+            "policy_denied" | "broken_chain" | "subject_mismatch" | "command_widened" => {
+                Some("ask the network owner for a delegation (encnet delegate) and pass it with --proof")
+            }
+            "delegation_revoked" => Some("the delegation was revoked; ask its issuer for a new one"),
+            "expired" => Some("a delegation has expired; ask its issuer for a new one"),
+            "network_not_found" => Some("check the network id (encnet network show) and --node"),
+            "network_revoked" => Some("the owner can undo this with `encnet network restore`"),
+            _ => None,
+        },
+        _ => None,
+    }
+}
+
 impl CliError {
     /// Prints `error: …` (and a hint line where one helps) to stderr.
     pub(crate) fn report(&self) {
@@ -59,14 +123,18 @@ impl CliError {
         }
     }
 
-    fn hint(&self) -> Option<impl fmt::Display + '_> {
-        match self {
+    fn hint(&self) -> Option<String> {
+        let hint = match self {
             Self::Io { .. } => Some("check the path and its permissions"),
             Self::Bind { .. } => Some("is another node running? choose another --listen address"),
             Self::AuditBroken(_) => {
                 Some("the audit table was edited or corrupted after that entry was written")
             }
+            Self::Client(err) => client_hint(err),
+            Self::KeyExposed { path, .. } => return Some(format!("run `chmod 600 {path}`")),
+            Self::AuditPage(_) => Some("the node served an audit entry that was altered"),
             Self::Usage(_) | Self::Node(_) | Self::Config(_) | Self::Runtime(_) => None,
-        }
+        };
+        hint.map(str::to_owned)
     }
 }

@@ -1,0 +1,71 @@
+//! `encnet encrypt`: fetch the network's descriptor, encrypt locally with
+//! its suite, write an InlineEnvelope as JSON. The plaintext never leaves
+//! the process.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::Args;
+use encnet_core::api::NetworkState;
+
+use crate::cmd::client::{block_on, client, read_input, write_output};
+use crate::cmd::network::find;
+use crate::error::CliError;
+
+/// Flags of `encnet encrypt`.
+#[derive(Debug, Args)]
+pub(crate) struct EncryptArgs {
+    /// The network id to encrypt to.
+    #[arg(long, value_name = "NETWORK_ID", required_unless_present = "owner")]
+    network: Option<String>,
+    /// Or discover the network by its owner's DID (with --name).
+    #[arg(
+        long,
+        value_name = "DID",
+        requires = "name",
+        conflicts_with = "network"
+    )]
+    owner: Option<String>,
+    /// The network's name (with --owner).
+    #[arg(long, requires = "owner")]
+    name: Option<String>,
+    /// Additional authenticated data, kept in the envelope (bound by v2).
+    #[arg(long, value_name = "TEXT")]
+    aad: Option<String>,
+    /// Plaintext file [default: standard input].
+    #[arg(long = "in", value_name = "FILE")]
+    input: Option<PathBuf>,
+    /// Envelope file [default: standard output].
+    #[arg(long = "out", value_name = "FILE")]
+    output: Option<PathBuf>,
+}
+
+pub(crate) fn run(args: EncryptArgs, node: &str) -> Result<ExitCode, CliError> {
+    let client = client(node)?;
+    let lookup = find(
+        &client,
+        args.network.as_deref(),
+        args.owner.as_deref(),
+        args.name.as_deref(),
+    );
+    let descriptor = block_on(lookup)??;
+    if !matches!(
+        descriptor.state,
+        NetworkState::Active | NetworkState::Rotating
+    ) {
+        return Err(CliError::Usage(format!(
+            "network {} is {}: nothing encrypted to it could be decrypted",
+            descriptor.network_id,
+            descriptor.state.as_str()
+        )));
+    }
+    let plaintext = encnet_core::Zeroizing::new(read_input(args.input.as_deref())?);
+    let aad = args.aad.as_deref().map(str::as_bytes);
+    let envelope = encnet_client::encrypt(&descriptor, &plaintext, aad)?;
+    let mut json = envelope
+        .to_json()
+        .map_err(|e| CliError::Usage(e.to_string()))?;
+    json.push(b'\n');
+    write_output(args.output.as_deref(), &json)?;
+    Ok(ExitCode::SUCCESS)
+}
