@@ -57,7 +57,17 @@ pub fn verify_audit_chain(records: &[AuditRecord]) -> Result<AuditReport, ChainB
 pub async fn verify_data_dir(
     data_dir: &Path,
 ) -> Result<Result<AuditReport, ChainBreak>, NodeError> {
-    let store = Store::open_read_only(&data_dir.join("encnet.db")).await?;
+    verify_database(None, data_dir).await
+}
+
+/// Verifies the audit chain of the database at `database_url`
+/// (`sqlite://PATH` or `postgres://…`; default: SQLite in `data_dir`),
+/// read-only.
+pub async fn verify_database(
+    database_url: Option<&str>,
+    data_dir: &Path,
+) -> Result<Result<AuditReport, ChainBreak>, NodeError> {
+    let store = Store::open_read_only(&crate::store_location(database_url, data_dir)?).await?;
     let records = store.audit_chain().await?;
     Ok(verify_audit_chain(&records))
 }

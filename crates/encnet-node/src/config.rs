@@ -11,6 +11,8 @@ use serde::Deserialize;
 pub const DEFAULT_LISTEN: &str = "127.0.0.1:8700";
 /// Default data directory.
 pub const DEFAULT_DATA_DIR: &str = "./encnet-data";
+/// File name of the embedded SQLite database in the data directory.
+pub const SQLITE_FILE: &str = "encnet.db";
 
 /// Everything `encnet serve` needs.
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
@@ -152,6 +154,6 @@ impl Config {
 
     /// Path of the embedded SQLite database.
     pub fn sqlite_path(&self) -> PathBuf {
-        self.data_dir.join("encnet.db")
+        self.data_dir.join(SQLITE_FILE)
     }
 }

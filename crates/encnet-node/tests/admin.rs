@@ -31,9 +31,8 @@ async fn owner_command(
     .await
 }
 
-#[tokio::test]
-async fn public_routes_answer() {
-    let node = TestNode::start().await;
+async fn public_routes_answer(backend: Backend) {
+    let node = TestNode::start(backend).await;
     let owner = Owner::new();
     let d = create_network(&node, &owner, "photos", "v1").await;
     assert_eq!(d.alg, "x25519-aes256gcm/v1");
@@ -79,9 +78,8 @@ async fn public_routes_answer() {
     assert!(metrics.contains("encnet_nonces_rows"), "{metrics}");
 }
 
-#[tokio::test]
-async fn descriptor_never_shows_private_key() {
-    let node = TestNode::start().await;
+async fn descriptor_never_shows_private_key(backend: Backend) {
+    let node = TestNode::start(backend).await;
     let owner = Owner::new();
     let d = create_network(&node, &owner, "n", "v2").await;
     let (_, body) = node
@@ -92,9 +90,8 @@ async fn descriptor_never_shows_private_key() {
     assert!(!text.contains("sealed"), "{text}");
 }
 
-#[tokio::test]
-async fn duplicate_network_is_a_conflict() {
-    let node = TestNode::start().await;
+async fn duplicate_network_is_a_conflict(backend: Backend) {
+    let node = TestNode::start(backend).await;
     let owner = Owner::new();
     create_network(&node, &owner, "dup", "v2").await;
     let inv = invoke(
@@ -110,9 +107,8 @@ async fn duplicate_network_is_a_conflict() {
     assert_eq!(body["code"], "network_exists");
 }
 
-#[tokio::test]
-async fn lifecycle_transitions_follow_the_state_machine() {
-    let node = TestNode::start().await;
+async fn lifecycle_transitions_follow_the_state_machine(backend: Backend) {
+    let node = TestNode::start(backend).await;
     let owner = Owner::new();
     let id = create_network(&node, &owner, "life", "v2").await.network_id;
 
@@ -148,9 +144,8 @@ async fn lifecycle_transitions_follow_the_state_machine() {
     );
 }
 
-#[tokio::test]
-async fn only_the_owner_or_a_delegate_administers() {
-    let node = TestNode::start().await;
+async fn only_the_owner_or_a_delegate_administers(backend: Backend) {
+    let node = TestNode::start(backend).await;
     let owner = Owner::new();
     let id = create_network(&node, &owner, "guarded", "v2")
         .await
@@ -217,9 +212,8 @@ async fn only_the_owner_or_a_delegate_administers() {
     );
 }
 
-#[tokio::test]
-async fn admin_invocations_are_single_use() {
-    let node = TestNode::start().await;
+async fn admin_invocations_are_single_use(backend: Backend) {
+    let node = TestNode::start(backend).await;
     let owner = Owner::new();
     let id = create_network(&node, &owner, "once", "v2").await.network_id;
     let inv = invoke(
@@ -237,9 +231,8 @@ async fn admin_invocations_are_single_use() {
     assert_eq!((status, body["code"].as_str()), (409, Some("replay")));
 }
 
-#[tokio::test]
-async fn owner_reads_the_audit_of_the_network() {
-    let node = TestNode::start().await;
+async fn owner_reads_the_audit_of_the_network(backend: Backend) {
+    let node = TestNode::start(backend).await;
     let owner = Owner::new();
     let id = create_network(&node, &owner, "audited", "v2")
         .await
@@ -281,9 +274,8 @@ async fn owner_reads_the_audit_of_the_network() {
         .all(|e| e.entry.requester == owner.did().to_string()));
 }
 
-#[tokio::test]
-async fn revocation_by_a_stranger_is_refused() {
-    let node = TestNode::start().await;
+async fn revocation_by_a_stranger_is_refused(backend: Backend) {
+    let node = TestNode::start(backend).await;
     let owner = Owner::new();
     let bob = Ed25519Signer::generate();
     let d = delegate(&owner.signer, &bob.did(), &owner.did(), DECRYPT, json!([]));
@@ -305,45 +297,32 @@ async fn revocation_by_a_stranger_is_refused() {
     assert_eq!((status, body["code"].as_str()), (403, Some("not_revoker")));
 }
 
-#[tokio::test]
-async fn destroy_shreds_sealed_keys_from_the_database_files() {
-    let node = TestNode::start().await;
+async fn destroy_shreds_sealed_keys_from_the_database_files(backend: Backend) {
+    let node = TestNode::start(backend).await;
     let owner = Owner::new();
     let id = create_network(&node, &owner, "shred", "v2")
         .await
         .network_id;
     owner_command(&node, &owner, &id, "rotate", vec![]).await;
     let db = node.db().await;
-    let sealed: Vec<(Vec<u8>,)> = sqlx::query_as("SELECT sealed_private_key FROM network_keys")
-        .fetch_all(&db)
-        .await
-        .expect("sealed keys");
+    let sealed = db
+        .blobs("SELECT sealed_private_key FROM network_keys")
+        .await;
     db.close().await;
     assert_eq!(sealed.len(), 2);
     // The scan finds the keys while they exist, so it can fail.
-    assert!(sealed.iter().all(|(key,)| files_contain(&node, key)));
+    for key in &sealed {
+        assert!(node.stores_bytes(key).await);
+    }
     let (status, _) = owner_command(&node, &owner, &id, "destroy", vec![]).await;
     assert_eq!(status, 200);
-    for (key,) in &sealed {
-        assert!(!files_contain(&node, key), "sealed key bytes survive");
+    for key in &sealed {
+        assert!(!node.stores_bytes(key).await, "sealed key bytes survive");
     }
 }
 
-/// Whether any 16-byte window of `value` is in the database or its WAL.
-fn files_contain(node: &TestNode, value: &[u8]) -> bool {
-    ["", "-wal"].iter().any(|suffix| {
-        let path = format!("{}{suffix}", node.db_path().display());
-        let bytes = std::fs::read(&path).unwrap_or_default();
-        value
-            .windows(16)
-            .step_by(8)
-            .any(|window| bytes.windows(window.len()).any(|w| w == window))
-    })
-}
-
-#[tokio::test]
-async fn audit_verify_names_an_edited_row() {
-    let mut node = TestNode::start().await;
+async fn audit_verify_names_an_edited_row(backend: Backend) {
+    let mut node = TestNode::start(backend).await;
     let owner = Owner::new();
     let id = create_network(&node, &owner, "chain", "v2")
         .await
@@ -352,29 +331,20 @@ async fn audit_verify_names_an_edited_row() {
         owner_command(&node, &owner, &id, "rotate", vec![]).await;
     }
     node.stop().await;
-    let report = encnet_node::verify_data_dir(&node.data_dir)
-        .await
-        .expect("opens");
-    assert_eq!(report.expect("intact").entries, 4);
+    assert_eq!(node.verify_audit().await.expect("intact").entries, 4);
 
     let db = node.db().await;
-    sqlx::query("UPDATE audit SET requester = 'did:key:z6MkEvil' WHERE seq = 3")
-        .execute(&db)
-        .await
-        .expect("tamper");
+    db.execute("UPDATE audit SET requester = 'did:key:z6MkEvil' WHERE seq = 3")
+        .await;
     db.close().await;
-    let broken = encnet_node::verify_data_dir(&node.data_dir)
-        .await
-        .expect("opens")
-        .expect_err("broken");
+    let broken = node.verify_audit().await.expect_err("broken");
     assert_eq!(broken.sequence, 3);
 }
 
 // ---- limits on untrusted input ----
 
-#[tokio::test]
-async fn oversized_authorization_header_is_rejected() {
-    let node = TestNode::start().await;
+async fn oversized_authorization_header_is_rejected(backend: Backend) {
+    let node = TestNode::start(backend).await;
     let header = "A".repeat(40 * 1024);
     let (status, body) = node.post("/v1/networks", Some(&header)).await;
     assert_eq!(
@@ -383,9 +353,8 @@ async fn oversized_authorization_header_is_rejected() {
     );
 }
 
-#[tokio::test]
-async fn too_many_tokens_are_rejected() {
-    let node = TestNode::start().await;
+async fn too_many_tokens_are_rejected(backend: Backend) {
+    let node = TestNode::start(backend).await;
     let owner = Owner::new();
     let inv = invoke(
         &owner.signer,
@@ -408,9 +377,8 @@ async fn too_many_tokens_are_rejected() {
     );
 }
 
-#[tokio::test]
-async fn chains_longer_than_eight_are_rejected() {
-    let node = TestNode::start().await;
+async fn chains_longer_than_eight_are_rejected(backend: Backend) {
+    let node = TestNode::start(backend).await;
     let owner = Owner::new();
     let id = create_network(&node, &owner, "deep", "v2").await.network_id;
     let mut signers = vec![Ed25519Signer::from_seed(*owner.signer.to_seed())];
@@ -446,4 +414,20 @@ async fn chains_longer_than_eight_are_rejected() {
         (status, body["code"].as_str()),
         (400, Some("chain_too_long"))
     );
+}
+
+store_tests! {
+    public_routes_answer,
+    descriptor_never_shows_private_key,
+    duplicate_network_is_a_conflict,
+    lifecycle_transitions_follow_the_state_machine,
+    only_the_owner_or_a_delegate_administers,
+    admin_invocations_are_single_use,
+    owner_reads_the_audit_of_the_network,
+    revocation_by_a_stranger_is_refused,
+    destroy_shreds_sealed_keys_from_the_database_files,
+    audit_verify_names_an_edited_row,
+    oversized_authorization_header_is_rejected,
+    too_many_tokens_are_rejected,
+    chains_longer_than_eight_are_rejected,
 }

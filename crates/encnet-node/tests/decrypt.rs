@@ -18,12 +18,12 @@ struct World {
 }
 
 impl World {
-    async fn new() -> Self {
-        Self::with_alg("v2").await
+    async fn new(backend: Backend) -> Self {
+        Self::with_alg(backend, "v2").await
     }
 
-    async fn with_alg(alg: &str) -> Self {
-        let node = TestNode::start().await;
+    async fn with_alg(backend: Backend, alg: &str) -> Self {
+        let node = TestNode::start(backend).await;
         let owner = Owner::new();
         let descriptor = create_network(&node, &owner, "notes", alg).await;
         let envelope = encrypt(&descriptor, b"the plaintext");
@@ -111,9 +111,8 @@ impl World {
 
 // ---- happy paths ----
 
-#[tokio::test]
-async fn owner_decrypts_v2() {
-    let w = World::new().await;
+async fn owner_decrypts_v2(backend: Backend) {
+    let w = World::new(backend).await;
     let (request, header) = w.request(&w.owner.signer, &[]);
     w.expect_plaintext(&request, &header).await;
     assert_eq!(
@@ -122,16 +121,14 @@ async fn owner_decrypts_v2() {
     );
 }
 
-#[tokio::test]
-async fn owner_decrypts_v1() {
-    let w = World::with_alg("v1").await;
+async fn owner_decrypts_v1(backend: Backend) {
+    let w = World::with_alg(backend, "v1").await;
     let (request, header) = w.request(&w.owner.signer, &[]);
     w.expect_plaintext(&request, &header).await;
 }
 
-#[tokio::test]
-async fn holder_decrypts_through_one_hop() {
-    let w = World::new().await;
+async fn holder_decrypts_through_one_hop(backend: Backend) {
+    let w = World::new(backend).await;
     let bob = Ed25519Signer::generate();
     let d = delegate(
         &w.owner.signer,
@@ -144,9 +141,8 @@ async fn holder_decrypts_through_one_hop() {
     w.expect_plaintext(&request, &header).await;
 }
 
-#[tokio::test]
-async fn holder_decrypts_through_two_hops() {
-    let w = World::new().await;
+async fn holder_decrypts_through_two_hops(backend: Backend) {
+    let w = World::new(backend).await;
     let bob = Ed25519Signer::generate();
     let carol = Ed25519Signer::generate();
     let d1 = delegate(
@@ -161,9 +157,8 @@ async fn holder_decrypts_through_two_hops() {
     w.expect_plaintext(&request, &header).await;
 }
 
-#[tokio::test]
-async fn key_hash_policy_opens_only_that_envelope() {
-    let w = World::new().await;
+async fn key_hash_policy_opens_only_that_envelope(backend: Backend) {
+    let w = World::new(backend).await;
     let bob = Ed25519Signer::generate();
     let policy = json!([["==", ".keyHash", w.envelope.encrypted_symmetric_key_hash]]);
     let d = delegate(&w.owner.signer, &bob.did(), &w.owner.did(), DECRYPT, policy);
@@ -192,9 +187,8 @@ async fn key_hash_policy_opens_only_that_envelope() {
         .await;
 }
 
-#[tokio::test]
-async fn both_versions_decrypt_after_rotate() {
-    let mut w = World::new().await;
+async fn both_versions_decrypt_after_rotate(backend: Backend) {
+    let mut w = World::new(backend).await;
     let old = w.envelope.clone();
     w.admin("rotate", vec![]).await;
     let (status, body) = w
@@ -213,9 +207,8 @@ async fn both_versions_decrypt_after_rotate() {
     }
 }
 
-#[tokio::test]
-async fn retired_version_is_denied() {
-    let w = World::new().await;
+async fn retired_version_is_denied(backend: Backend) {
+    let w = World::new(backend).await;
     w.admin("rotate", vec![]).await;
     w.admin("retire", vec![("minDecryptionVersion", Ipld::Integer(2))])
         .await;
@@ -224,9 +217,8 @@ async fn retired_version_is_denied() {
         .await;
 }
 
-#[tokio::test]
-async fn same_invocation_twenty_times_in_parallel_is_allowed_once() {
-    let w = World::new().await;
+async fn same_invocation_twenty_times_in_parallel_is_allowed_once(backend: Backend) {
+    let w = World::new(backend).await;
     let (_, header) = w.request(&w.owner.signer, &[]);
     let path = w.decrypt_path();
     let mut tasks = Vec::new();
@@ -267,9 +259,8 @@ async fn same_invocation_twenty_times_in_parallel_is_allowed_once() {
 
 // ---- one test per rejection ----
 
-#[tokio::test]
-async fn rejects_wrong_audience() {
-    let w = World::new().await;
+async fn rejects_wrong_audience(backend: Backend) {
+    let w = World::new(backend).await;
     let request = DecryptRequest::new(&w.envelope);
     let other_node = Ed25519Signer::generate().did();
     let inv = invoke(
@@ -284,9 +275,8 @@ async fn rejects_wrong_audience() {
         .await;
 }
 
-#[tokio::test]
-async fn rejects_wrong_subject() {
-    let w = World::new().await;
+async fn rejects_wrong_subject(backend: Backend) {
+    let w = World::new(backend).await;
     let mallory = Ed25519Signer::generate();
     let request = DecryptRequest::new(&w.envelope);
     // Mallory invokes on her own authority, naming the owner's network.
@@ -302,9 +292,8 @@ async fn rejects_wrong_subject() {
         .await;
 }
 
-#[tokio::test]
-async fn rejects_network_mismatch_between_path_and_args() {
-    let w = World::new().await;
+async fn rejects_network_mismatch_between_path_and_args(backend: Backend) {
+    let w = World::new(backend).await;
     create_network(&w.node, &w.owner, "other", "v2").await;
     let (_, header) = w.request(&w.owner.signer, &[]);
     let path = format!("/v1/networks/{}/decrypt", w.owner.network_id("other"));
@@ -312,9 +301,8 @@ async fn rejects_network_mismatch_between_path_and_args() {
         .await;
 }
 
-#[tokio::test]
-async fn rejects_bad_signature() {
-    let w = World::new().await;
+async fn rejects_bad_signature(backend: Backend) {
+    let w = World::new(backend).await;
     let request = DecryptRequest::new(&w.envelope);
     let inv = invoke(
         &w.owner.signer,
@@ -332,9 +320,8 @@ async fn rejects_bad_signature() {
         .await;
 }
 
-#[tokio::test]
-async fn rejects_expired_invocation() {
-    let w = World::new().await;
+async fn rejects_expired_invocation(backend: Backend) {
+    let w = World::new(backend).await;
     let request = DecryptRequest::new(&w.envelope);
     let inv = encnet_ucan::InvocationBuilder::new(&w.owner.signer, w.owner.did(), cmd(DECRYPT))
         .audience(w.node.did.clone())
@@ -346,9 +333,8 @@ async fn rejects_expired_invocation() {
         .await;
 }
 
-#[tokio::test]
-async fn rejects_exp_beyond_ttl() {
-    let w = World::new().await;
+async fn rejects_exp_beyond_ttl(backend: Backend) {
+    let w = World::new(backend).await;
     let request = DecryptRequest::new(&w.envelope);
     let inv = encnet_ucan::InvocationBuilder::new(&w.owner.signer, w.owner.did(), cmd(DECRYPT))
         .audience(w.node.did.clone())
@@ -360,9 +346,8 @@ async fn rejects_exp_beyond_ttl() {
         .await;
 }
 
-#[tokio::test]
-async fn rejects_delegation_not_yet_valid() {
-    let w = World::new().await;
+async fn rejects_delegation_not_yet_valid(backend: Backend) {
+    let w = World::new(backend).await;
     let bob = Ed25519Signer::generate();
     let d = encnet_ucan::DelegationBuilder::new(
         &w.owner.signer,
@@ -378,9 +363,8 @@ async fn rejects_delegation_not_yet_valid() {
     w.expect_decrypt_denied(&header, 403, "not_yet_valid").await;
 }
 
-#[tokio::test]
-async fn rejects_broken_chain() {
-    let w = World::new().await;
+async fn rejects_broken_chain(backend: Backend) {
+    let w = World::new(backend).await;
     let bob = Ed25519Signer::generate();
     let carol = Ed25519Signer::generate();
     // Delegated to bob, invoked by carol.
@@ -395,9 +379,8 @@ async fn rejects_broken_chain() {
     w.expect_decrypt_denied(&header, 403, "broken_chain").await;
 }
 
-#[tokio::test]
-async fn rejects_widened_command() {
-    let w = World::new().await;
+async fn rejects_widened_command(backend: Backend) {
+    let w = World::new(backend).await;
     let bob = Ed25519Signer::generate();
     let carol = Ed25519Signer::generate();
     let d1 = delegate(
@@ -413,9 +396,8 @@ async fn rejects_widened_command() {
         .await;
 }
 
-#[tokio::test]
-async fn rejects_failing_policy() {
-    let w = World::new().await;
+async fn rejects_failing_policy(backend: Backend) {
+    let w = World::new(backend).await;
     let bob = Ed25519Signer::generate();
     let policy = json!([["==", ".keyHash", "0000"]]);
     let d = delegate(&w.owner.signer, &bob.did(), &w.owner.did(), DECRYPT, policy);
@@ -423,9 +405,8 @@ async fn rejects_failing_policy() {
     w.expect_decrypt_denied(&header, 403, "policy_denied").await;
 }
 
-#[tokio::test]
-async fn rejects_revoked_delegation() {
-    let w = World::new().await;
+async fn rejects_revoked_delegation(backend: Backend) {
+    let w = World::new(backend).await;
     let bob = Ed25519Signer::generate();
     let d = delegate(
         &w.owner.signer,
@@ -440,35 +421,31 @@ async fn rejects_revoked_delegation() {
         .await;
 }
 
-#[tokio::test]
-async fn rejects_replayed_nonce() {
-    let w = World::new().await;
+async fn rejects_replayed_nonce(backend: Backend) {
+    let w = World::new(backend).await;
     let (request, header) = w.request(&w.owner.signer, &[]);
     w.expect_plaintext(&request, &header).await;
     w.expect_decrypt_denied(&header, 409, "replay").await;
 }
 
-#[tokio::test]
-async fn rejects_revoked_network() {
-    let w = World::new().await;
+async fn rejects_revoked_network(backend: Backend) {
+    let w = World::new(backend).await;
     w.admin("revoke", vec![]).await;
     let (_, header) = w.request(&w.owner.signer, &[]);
     w.expect_decrypt_denied(&header, 403, "network_revoked")
         .await;
 }
 
-#[tokio::test]
-async fn rejects_destroyed_network() {
-    let w = World::new().await;
+async fn rejects_destroyed_network(backend: Backend) {
+    let w = World::new(backend).await;
     w.admin("destroy", vec![]).await;
     let (_, header) = w.request(&w.owner.signer, &[]);
     w.expect_decrypt_denied(&header, 410, "network_destroyed")
         .await;
 }
 
-#[tokio::test]
-async fn rejects_alg_mismatch() {
-    let w = World::new().await;
+async fn rejects_alg_mismatch(backend: Backend) {
+    let w = World::new(backend).await;
     let mut request = DecryptRequest::new(&w.envelope);
     request
         .args
@@ -477,9 +454,8 @@ async fn rejects_alg_mismatch() {
     w.expect_decrypt_denied(&header, 400, "alg_mismatch").await;
 }
 
-#[tokio::test]
-async fn rejects_unknown_key_version() {
-    let w = World::new().await;
+async fn rejects_unknown_key_version(backend: Backend) {
+    let w = World::new(backend).await;
     let mut request = DecryptRequest::new(&w.envelope);
     request.args.insert("keyVersion".into(), Ipld::Integer(7));
     let header = w.sign_args(&request);
@@ -487,9 +463,8 @@ async fn rejects_unknown_key_version() {
         .await;
 }
 
-#[tokio::test]
-async fn rejects_key_hash_mismatch() {
-    let w = World::new().await;
+async fn rejects_key_hash_mismatch(backend: Backend) {
+    let w = World::new(backend).await;
     let mut request = DecryptRequest::new(&w.envelope);
     request
         .args
@@ -498,9 +473,8 @@ async fn rejects_key_hash_mismatch() {
     w.expect_decrypt_denied(&header, 400, "hash_mismatch").await;
 }
 
-#[tokio::test]
-async fn rejects_low_order_wrapped_key() {
-    let w = World::new().await;
+async fn rejects_low_order_wrapped_key(backend: Backend) {
+    let w = World::new(backend).await;
     let mut request = DecryptRequest::new(&w.envelope);
     let mut wrapped = w.envelope.wrapped_key().expect("wrapped");
     wrapped[..32].fill(0); // ephemeral E = 0, a low-order point
@@ -514,9 +488,8 @@ async fn rejects_low_order_wrapped_key() {
         .await;
 }
 
-#[tokio::test]
-async fn rejects_low_order_receiver_key() {
-    let w = World::new().await;
+async fn rejects_low_order_receiver_key(backend: Backend) {
+    let w = World::new(backend).await;
     let mut request = DecryptRequest::new(&w.envelope);
     let mut order_one = vec![0u8; 32];
     order_one[0] = 1; // u = 1: a point of small order
@@ -528,16 +501,14 @@ async fn rejects_low_order_receiver_key() {
         .await;
 }
 
-#[tokio::test]
-async fn rejects_malformed_container() {
-    let w = World::new().await;
+async fn rejects_malformed_container(backend: Backend) {
+    let w = World::new(backend).await;
     w.expect_decrypt_denied("bm90IGEgY29udGFpbmVy!!", 400, "malformed_container")
         .await;
 }
 
-#[tokio::test]
-async fn rejects_oversized_body() {
-    let w = World::new().await;
+async fn rejects_oversized_body(backend: Backend) {
+    let w = World::new(backend).await;
     let (_, header) = w.request(&w.owner.signer, &[]);
     let before = w.node.audit_outcomes().await.len();
     let response = reqwest::Client::new()
@@ -558,9 +529,8 @@ async fn rejects_oversized_body() {
     );
 }
 
-#[tokio::test]
-async fn rejects_missing_authorization() {
-    let w = World::new().await;
+async fn rejects_missing_authorization(backend: Backend) {
+    let w = World::new(backend).await;
     w.expect_denied(&w.decrypt_path(), None, 401, "missing_authorization")
         .await;
 }
@@ -603,4 +573,37 @@ async fn revoke(node: &TestNode, owner: &Ed25519Signer, delegation: &Signed<Dele
         )
         .await;
     assert_eq!(status, 200, "revocation failed: {body}");
+}
+
+store_tests! {
+    owner_decrypts_v2,
+    owner_decrypts_v1,
+    holder_decrypts_through_one_hop,
+    holder_decrypts_through_two_hops,
+    key_hash_policy_opens_only_that_envelope,
+    both_versions_decrypt_after_rotate,
+    retired_version_is_denied,
+    same_invocation_twenty_times_in_parallel_is_allowed_once,
+    rejects_wrong_audience,
+    rejects_wrong_subject,
+    rejects_network_mismatch_between_path_and_args,
+    rejects_bad_signature,
+    rejects_expired_invocation,
+    rejects_exp_beyond_ttl,
+    rejects_delegation_not_yet_valid,
+    rejects_broken_chain,
+    rejects_widened_command,
+    rejects_failing_policy,
+    rejects_revoked_delegation,
+    rejects_replayed_nonce,
+    rejects_revoked_network,
+    rejects_destroyed_network,
+    rejects_alg_mismatch,
+    rejects_unknown_key_version,
+    rejects_key_hash_mismatch,
+    rejects_low_order_wrapped_key,
+    rejects_low_order_receiver_key,
+    rejects_malformed_container,
+    rejects_oversized_body,
+    rejects_missing_authorization,
 }

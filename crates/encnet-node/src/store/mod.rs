@@ -1,12 +1,25 @@
 //! Persistence behind one interface. Handlers and services see only [`Store`]
 //! and the plain records below; `sqlx` errors are mapped to [`StoreError`] at
 //! this boundary.
+//!
+//! Every operation is written once, here, over [`query::Tx`]; the backends
+//! ([`sqlite`], [`postgres`]) only open connections and run transactions.
 
+mod postgres;
+mod query;
 mod sqlite;
 
-pub(crate) use sqlite::SqliteStore as Store;
+use std::collections::HashSet;
+use std::future::Future;
+use std::path::PathBuf;
+use std::pin::Pin;
 
 use encnet_core::api::{AuditRecord, KeyBackend, NetworkState, Threshold};
+
+use crate::clock;
+use postgres::PgStore;
+use query::{AuditRow, Conn, NetworkRow, Tx, Value};
+use sqlite::SqliteStore;
 
 /// What can go wrong below the service layer.
 #[derive(Debug, thiserror::Error)]
@@ -106,3 +119,438 @@ pub(crate) struct TableSizes {
 
 /// The records of the audit chain, for offline verification.
 pub(crate) type AuditChain = Vec<AuditRecord>;
+
+/// Where the database lives.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum Location {
+    /// An SQLite file (embedded, one process).
+    Sqlite(PathBuf),
+    /// A PostgreSQL connection URL (several processes may share it).
+    Postgres(String),
+}
+
+impl Location {
+    /// `sqlite://PATH`, `sqlite:PATH`, `postgres://…` or `postgresql://…`.
+    pub(crate) fn parse(url: &str) -> Option<Self> {
+        if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+            return Some(Self::Postgres(url.to_owned()));
+        }
+        let path = url
+            .strip_prefix("sqlite://")
+            .or_else(|| url.strip_prefix("sqlite:"))?;
+        (!path.is_empty()).then(|| Self::Sqlite(PathBuf::from(path)))
+    }
+}
+
+/// The node's database: SQLite or PostgreSQL, with the same behaviour.
+pub(crate) struct Store(Backend);
+
+enum Backend {
+    Sqlite(SqliteStore),
+    Postgres(PgStore),
+}
+
+/// A pooled connection for reads.
+enum Reader {
+    Sqlite(sqlx::pool::PoolConnection<sqlx::Sqlite>),
+    Postgres(sqlx::pool::PoolConnection<sqlx::Postgres>),
+}
+
+impl Reader {
+    fn conn(&mut self) -> Conn<'_> {
+        match self {
+            Self::Sqlite(c) => Conn::Sqlite(c),
+            Self::Postgres(c) => Conn::Postgres(c),
+        }
+    }
+}
+
+type TxFuture<'a, T> = Pin<Box<dyn Future<Output = Result<T, StoreError>> + Send + 'a>>;
+
+const AUDIT_SELECT_ALL: &str = "SELECT * FROM audit ORDER BY seq";
+const AUDIT_SELECT_PAGE: &str =
+    "SELECT * FROM audit WHERE network = $1 AND seq > $2 ORDER BY seq LIMIT $3";
+
+impl Store {
+    /// Opens (creating an SQLite file if needed) and applies migrations.
+    pub(crate) async fn open(location: &Location) -> Result<Self, StoreError> {
+        Ok(Self(match location {
+            Location::Sqlite(path) => Backend::Sqlite(SqliteStore::open(path).await?),
+            Location::Postgres(url) => Backend::Postgres(PgStore::open(url).await?),
+        }))
+    }
+
+    /// Opens an existing database read-only, without migrating (offline tools).
+    pub(crate) async fn open_read_only(location: &Location) -> Result<Self, StoreError> {
+        Ok(Self(match location {
+            Location::Sqlite(path) => Backend::Sqlite(SqliteStore::open_read_only(path).await?),
+            Location::Postgres(url) => Backend::Postgres(PgStore::open_read_only(url).await?),
+        }))
+    }
+
+    /// Every audit record in sequence order (offline verification).
+    pub(crate) async fn audit_chain(&self) -> Result<AuditChain, StoreError> {
+        let mut reader = self.reader().await?;
+        let rows: Vec<AuditRow> = reader.conn().fetch_all(AUDIT_SELECT_ALL, &[]).await?;
+        rows.into_iter().map(AuditRecord::try_from).collect()
+    }
+
+    /// One page of a network's audit records after sequence `after`.
+    pub(crate) async fn audit_page(
+        &self,
+        network: &str,
+        after: u64,
+        limit: u32,
+    ) -> Result<Vec<AuditRecord>, StoreError> {
+        let params = [
+            Value::Text(network),
+            Value::Int(query::to_i64(after)?),
+            Value::Int(i64::from(limit)),
+        ];
+        let mut reader = self.reader().await?;
+        let rows: Vec<AuditRow> = reader.conn().fetch_all(AUDIT_SELECT_PAGE, &params).await?;
+        rows.into_iter().map(AuditRecord::try_from).collect()
+    }
+
+    /// The network with this id, if any.
+    pub(crate) async fn network(&self, id: &str) -> Result<Option<NetworkRecord>, StoreError> {
+        let mut reader = self.reader().await?;
+        let row: Option<NetworkRow> = reader
+            .conn()
+            .fetch_optional(
+                "SELECT * FROM networks WHERE network_id = $1",
+                &[Value::Text(id)],
+            )
+            .await?;
+        row.map(NetworkRecord::try_from).transpose()
+    }
+
+    /// The sealed private key of one version, if it exists and is not shredded.
+    pub(crate) async fn sealed_key(
+        &self,
+        id: &str,
+        version: u64,
+    ) -> Result<Option<Vec<u8>>, StoreError> {
+        let params = [Value::Text(id), Value::Int(query::to_i64(version)?)];
+        let mut reader = self.reader().await?;
+        let row: Option<(Vec<u8>,)> = reader
+            .conn()
+            .fetch_optional(
+                "SELECT sealed_private_key FROM network_keys \
+                 WHERE network_id = $1 AND key_version = $2",
+                &params,
+            )
+            .await?;
+        Ok(row.map(|(sealed,)| sealed))
+    }
+
+    /// Whether `(issuer, nonce)` is held by an unexpired invocation.
+    pub(crate) async fn nonce_used(
+        &self,
+        issuer: &str,
+        nonce: &[u8],
+        now: i64,
+    ) -> Result<bool, StoreError> {
+        let mut reader = self.reader().await?;
+        reader
+            .conn()
+            .exists(
+                "SELECT 1 FROM nonces WHERE issuer = $1 AND nonce = $2 AND expires_at >= $3",
+                &[Value::Text(issuer), Value::Bytes(nonce), Value::Int(now)],
+            )
+            .await
+    }
+
+    /// Those of `cids` that are revoked.
+    pub(crate) async fn revoked_among(
+        &self,
+        cids: &[String],
+    ) -> Result<HashSet<String>, StoreError> {
+        let mut revoked = HashSet::new();
+        if cids.is_empty() {
+            return Ok(revoked);
+        }
+        let mut reader = self.reader().await?;
+        let mut conn = reader.conn();
+        for cid in cids {
+            if conn
+                .exists(
+                    "SELECT 1 FROM revocations WHERE cid = $1",
+                    &[Value::Text(cid)],
+                )
+                .await?
+            {
+                revoked.insert(cid.clone());
+            }
+        }
+        Ok(revoked)
+    }
+
+    /// Row counts of the nonce and audit tables.
+    pub(crate) async fn table_sizes(&self) -> Result<TableSizes, StoreError> {
+        let mut reader = self.reader().await?;
+        let mut conn = reader.conn();
+        let count = "SELECT (SELECT COUNT(*) FROM nonces), (SELECT COUNT(*) FROM audit)";
+        let (nonces, audit): (i64, i64) = conn
+            .fetch_optional(count, &[])
+            .await?
+            .ok_or_else(|| StoreError::Corrupt("no row from COUNT".to_owned()))?;
+        Ok(TableSizes { nonces, audit })
+    }
+
+    /// Appends one audit entry on its own.
+    pub(crate) async fn append_audit(&self, draft: AuditDraft) -> Result<AuditRecord, StoreError> {
+        self.transact(move |tx| Box::pin(async move { tx.append_audit(draft).await }))
+            .await
+    }
+
+    /// Consumes the nonce and records the allowed decision, atomically: the
+    /// one entry point of every allowed decrypt.
+    pub(crate) async fn record_allowed(
+        &self,
+        decision: Decision,
+    ) -> Result<AuditRecord, StoreError> {
+        self.transact(move |tx| Box::pin(async move { tx.commit_decision(decision).await }))
+            .await
+    }
+
+    /// Deletes nonces that expired before `now`; returns how many.
+    pub(crate) async fn purge_nonces(&self, now: i64) -> Result<u64, StoreError> {
+        self.transact(move |tx| {
+            Box::pin(async move {
+                tx.conn
+                    .execute(
+                        "DELETE FROM nonces WHERE expires_at < $1",
+                        &[Value::Int(now)],
+                    )
+                    .await
+            })
+        })
+        .await
+    }
+
+    /// Inserts a network with its first key version.
+    pub(crate) async fn create_network(
+        &self,
+        network: NetworkRecord,
+        key: NewKey,
+        decision: Decision,
+    ) -> Result<AuditRecord, StoreError> {
+        self.transact(move |tx| {
+            Box::pin(async move {
+                if !tx.insert_network(&network).await? {
+                    return Err(StoreError::NetworkExists);
+                }
+                tx.insert_key(&network.network_id, &key, &network.created_at)
+                    .await?;
+                tx.commit_decision(decision).await
+            })
+        })
+        .await
+    }
+
+    /// Moves a network from `change.from` to `change.to`.
+    pub(crate) async fn change_state(
+        &self,
+        id: &str,
+        change: StateChange,
+        decision: Decision,
+    ) -> Result<AuditRecord, StoreError> {
+        let id = id.to_owned();
+        self.transact(move |tx| {
+            Box::pin(async move {
+                let now = clock::now_rfc3339();
+                let changed = tx
+                    .conn
+                    .execute(
+                        "UPDATE networks SET state = $1, updated_at = $2 \
+                         WHERE network_id = $3 AND state = $4",
+                        &[
+                            Value::Text(change.to.as_str()),
+                            Value::Text(&now),
+                            Value::Text(&id),
+                            Value::Text(change.from.as_str()),
+                        ],
+                    )
+                    .await?;
+                if changed != 1 {
+                    return Err(StoreError::Conflict);
+                }
+                tx.commit_decision(decision).await
+            })
+        })
+        .await
+    }
+
+    /// Adds key version `key.key_version`, if the newest is still `key_version - 1`.
+    pub(crate) async fn rotate(
+        &self,
+        id: &str,
+        key: NewKey,
+        decision: Decision,
+    ) -> Result<AuditRecord, StoreError> {
+        let id = id.to_owned();
+        self.transact(move |tx| {
+            Box::pin(async move {
+                let now = clock::now_rfc3339();
+                let changed = tx
+                    .conn
+                    .execute(
+                        "UPDATE networks SET key_version = $1, public_key = $2, updated_at = $3 \
+                         WHERE network_id = $4 AND key_version = $5 AND state = 'active'",
+                        &[
+                            Value::Int(query::to_i64(key.key_version)?),
+                            Value::Bytes(&key.public_key),
+                            Value::Text(&now),
+                            Value::Text(&id),
+                            Value::Int(query::to_i64(key.key_version.saturating_sub(1))?),
+                        ],
+                    )
+                    .await?;
+                if changed != 1 {
+                    return Err(StoreError::Conflict);
+                }
+                tx.insert_key(&id, &key, &now).await?;
+                tx.commit_decision(decision).await
+            })
+        })
+        .await
+    }
+
+    /// Raises `min_decryption_version` (never lowers it).
+    pub(crate) async fn retire(
+        &self,
+        id: &str,
+        min_version: u64,
+        decision: Decision,
+    ) -> Result<AuditRecord, StoreError> {
+        let id = id.to_owned();
+        self.transact(move |tx| {
+            Box::pin(async move {
+                let now = clock::now_rfc3339();
+                let min = query::to_i64(min_version)?;
+                let changed = tx
+                    .conn
+                    .execute(
+                        "UPDATE networks SET min_decryption_version = $1, updated_at = $2 \
+                         WHERE network_id = $3 AND min_decryption_version <= $1 \
+                         AND key_version >= $1 AND state = 'active'",
+                        &[Value::Int(min), Value::Text(&now), Value::Text(&id)],
+                    )
+                    .await?;
+                if changed != 1 {
+                    return Err(StoreError::Conflict);
+                }
+                tx.commit_decision(decision).await
+            })
+        })
+        .await
+    }
+
+    /// Crypto-shredding: overwrites then deletes every sealed key of the
+    /// network and marks it destroyed; then asks the backend to drop old
+    /// copies of the rows (SQLite: WAL checkpoint; PostgreSQL: `VACUUM`).
+    pub(crate) async fn destroy(
+        &self,
+        id: &str,
+        from: NetworkState,
+        decision: Decision,
+    ) -> Result<AuditRecord, StoreError> {
+        let id = id.to_owned();
+        let record = self
+            .transact(move |tx| {
+                Box::pin(async move {
+                    let now = clock::now_rfc3339();
+                    let changed = tx
+                        .conn
+                        .execute(
+                            "UPDATE networks SET state = 'destroyed', updated_at = $1 \
+                             WHERE network_id = $2 AND state = $3",
+                            &[Value::Text(&now), Value::Text(&id), Value::Text(from.as_str())],
+                        )
+                        .await?;
+                    if changed != 1 {
+                        return Err(StoreError::Conflict);
+                    }
+                    let overwrite = tx.conn.pick(
+                        "UPDATE network_keys \
+                         SET sealed_private_key = zeroblob(length(sealed_private_key)) \
+                         WHERE network_id = $1",
+                        "UPDATE network_keys \
+                         SET sealed_private_key = decode(repeat('00', length(sealed_private_key)), 'hex') \
+                         WHERE network_id = $1",
+                    );
+                    tx.conn.execute(overwrite, &[Value::Text(&id)]).await?;
+                    tx.conn
+                        .execute(
+                            "DELETE FROM network_keys WHERE network_id = $1",
+                            &[Value::Text(&id)],
+                        )
+                        .await?;
+                    tx.commit_decision(decision).await
+                })
+            })
+            .await?;
+        // The decision is committed: a failure here is logged, not reported.
+        let compacted = match &self.0 {
+            Backend::Sqlite(store) => store.checkpoint().await,
+            Backend::Postgres(store) => store.vacuum_keys().await,
+        };
+        if let Err(err) = compacted {
+            tracing::warn!(error = %err, "could not compact the database after destroy");
+        }
+        Ok(record)
+    }
+
+    /// Records a revocation of delegation `cid`.
+    pub(crate) async fn revoke(
+        &self,
+        cid: &str,
+        revoked_by: &str,
+        decision: Decision,
+    ) -> Result<AuditRecord, StoreError> {
+        let (cid, revoked_by) = (cid.to_owned(), revoked_by.to_owned());
+        self.transact(move |tx| {
+            Box::pin(async move {
+                let now = clock::now_rfc3339();
+                let inserted = tx
+                    .conn
+                    .execute(
+                        "INSERT INTO revocations (cid, revoked_by, invocation_cid, created_at) \
+                         VALUES ($1, $2, $3, $4) ON CONFLICT (cid) DO NOTHING",
+                        &[
+                            Value::Text(&cid),
+                            Value::Text(&revoked_by),
+                            Value::Text(&decision.audit.invocation_cid),
+                            Value::Text(&now),
+                        ],
+                    )
+                    .await?;
+                if inserted != 1 {
+                    return Err(StoreError::AlreadyRevoked);
+                }
+                tx.commit_decision(decision).await
+            })
+        })
+        .await
+    }
+
+    async fn reader(&self) -> Result<Reader, StoreError> {
+        Ok(match &self.0 {
+            Backend::Sqlite(store) => Reader::Sqlite(store.pool().acquire().await?),
+            Backend::Postgres(store) => Reader::Postgres(store.pool().acquire().await?),
+        })
+    }
+
+    /// Runs `f` in one writing transaction; on error nothing of it remains.
+    async fn transact<T, F>(&self, f: F) -> Result<T, StoreError>
+    where
+        F: for<'a, 'c> FnOnce(&'a mut Tx<'c>) -> TxFuture<'a, T> + Send,
+        T: Send,
+    {
+        match &self.0 {
+            Backend::Sqlite(store) => store.transact(f).await,
+            Backend::Postgres(store) => store.transact(f).await,
+        }
+    }
+}

@@ -21,11 +21,55 @@ use tokio::sync::oneshot;
 
 pub const DECRYPT: &str = "/encryption/decrypt";
 
+/// The store a test node runs on. Each test of `decrypt.rs` and `admin.rs`
+/// is written once over a `Backend` and run on both by [`store_tests!`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    /// SQLite in the node's temp data dir.
+    Sqlite,
+    /// A fresh database on the server of `ENCNET_TEST_DATABASE_URL`.
+    Postgres,
+}
+
+/// Names the variable holding the URL of a PostgreSQL server for the tests.
+pub const TEST_DATABASE_URL: &str = "ENCNET_TEST_DATABASE_URL";
+
+/// Generates, for each `async fn NAME(backend: Backend)` listed, the tests
+/// `sqlite::NAME` and `postgres::NAME`. The PostgreSQL ones are ignored
+/// unless asked for (`-- --ignored postgres`), so without a server
+/// `cargo test` passes and lists each of them, by name, as not run.
+macro_rules! store_tests {
+    ($($name:ident),* $(,)?) => {
+        mod sqlite {
+            $(
+                #[tokio::test]
+                async fn $name() {
+                    super::$name(super::common::Backend::Sqlite).await
+                }
+            )*
+        }
+        mod postgres {
+            $(
+                #[tokio::test]
+                #[ignore = "not run: needs PostgreSQL (set ENCNET_TEST_DATABASE_URL, pass --ignored)"]
+                async fn $name() {
+                    super::$name(super::common::Backend::Postgres).await
+                }
+            )*
+        }
+    };
+}
+pub(crate) use store_tests;
+
 /// A node serving on 127.0.0.1:<random port>.
 pub struct TestNode {
     pub url: String,
     pub did: Did,
     pub data_dir: PathBuf,
+    pub backend: Backend,
+    /// The node's `database_url` (PostgreSQL only).
+    pub database_url: Option<String>,
+    _database: Option<TestDatabase>,
     _temp: tempfile::TempDir,
     shutdown: Option<oneshot::Sender<()>>,
     task: Option<tokio::task::JoinHandle<()>>,
@@ -33,11 +77,17 @@ pub struct TestNode {
 }
 
 impl TestNode {
-    pub async fn start() -> Self {
+    pub async fn start(backend: Backend) -> Self {
         let temp = tempfile::tempdir().expect("temp dir");
         let data_dir = temp.path().join("data");
+        let database = match backend {
+            Backend::Sqlite => None,
+            Backend::Postgres => Some(TestDatabase::create().await),
+        };
+        let database_url = database.as_ref().map(|db| db.url.clone());
         let config = Config {
             data_dir: data_dir.clone(),
+            database_url: database_url.clone(),
             ..Config::default()
         };
         let server = Server::open(&config).await.expect("node opens");
@@ -59,6 +109,9 @@ impl TestNode {
             url,
             did,
             data_dir,
+            backend,
+            database_url,
+            _database: database,
             _temp: temp,
             shutdown: Some(tx),
             task: Some(task),
@@ -97,11 +150,25 @@ impl TestNode {
     }
 
     /// Opens the node's database for inspection.
-    pub async fn db(&self) -> sqlx::SqlitePool {
-        let options = sqlx::sqlite::SqliteConnectOptions::new().filename(self.db_path());
-        sqlx::SqlitePool::connect_with(options)
+    pub async fn db(&self) -> Db {
+        match &self.database_url {
+            None => {
+                let options = sqlx::sqlite::SqliteConnectOptions::new().filename(self.db_path());
+                Db::Sqlite(
+                    sqlx::SqlitePool::connect_with(options)
+                        .await
+                        .expect("open db"),
+                )
+            }
+            Some(url) => Db::Postgres(sqlx::PgPool::connect(url).await.expect("open db")),
+        }
+    }
+
+    /// Verifies the node's audit chain offline, as `encnet audit verify` does.
+    pub async fn verify_audit(&self) -> Result<encnet_node::AuditReport, encnet_node::ChainBreak> {
+        encnet_node::verify_database(self.database_url.as_deref(), &self.data_dir)
             .await
-            .expect("open db")
+            .expect("database opens")
     }
 
     /// Everything but the audit log, as text, to show a request changed nothing.
@@ -109,13 +176,21 @@ impl TestNode {
         let db = self.db().await;
         let mut out = String::new();
         for query in [
-            "SELECT network_id || state || key_version || min_decryption_version || hex(public_key) FROM networks ORDER BY network_id",
-            "SELECT network_id || key_version || hex(sealed_private_key) FROM network_keys ORDER BY network_id, key_version",
-            "SELECT issuer || hex(nonce) || expires_at FROM nonces ORDER BY issuer, nonce",
-            "SELECT cid FROM revocations ORDER BY cid",
+            format!(
+                "SELECT network_id || state || key_version || min_decryption_version || {} FROM networks ORDER BY network_id",
+                db.hex("public_key")
+            ),
+            format!(
+                "SELECT network_id || key_version || {} FROM network_keys ORDER BY network_id, key_version",
+                db.hex("sealed_private_key")
+            ),
+            format!(
+                "SELECT issuer || {} || expires_at FROM nonces ORDER BY issuer, nonce",
+                db.hex("nonce")
+            ),
+            "SELECT cid FROM revocations ORDER BY cid".to_owned(),
         ] {
-            let rows: Vec<(String,)> = sqlx::query_as(query).fetch_all(&db).await.expect("query");
-            for (row,) in rows {
+            for row in db.strings(&query).await {
                 out.push_str(&row);
                 out.push('\n');
             }
@@ -128,13 +203,167 @@ impl TestNode {
     /// Outcomes of the audit log, oldest first.
     pub async fn audit_outcomes(&self) -> Vec<String> {
         let db = self.db().await;
-        let rows: Vec<(String,)> = sqlx::query_as("SELECT outcome FROM audit ORDER BY seq")
-            .fetch_all(&db)
-            .await
-            .expect("audit query");
+        let rows = db.strings("SELECT outcome FROM audit ORDER BY seq").await;
         db.close().await;
-        rows.into_iter().map(|(o,)| o).collect()
+        rows
     }
+
+    /// Whether any 16-byte window of `value` is still stored: on SQLite in
+    /// the database file or its WAL, on PostgreSQL in any live row.
+    pub async fn stores_bytes(&self, value: &[u8]) -> bool {
+        match self.backend {
+            Backend::Sqlite => ["", "-wal"].iter().any(|suffix| {
+                let path = format!("{}{suffix}", self.db_path().display());
+                let bytes = std::fs::read(&path).unwrap_or_default();
+                value
+                    .windows(16)
+                    .step_by(8)
+                    .any(|window| bytes.windows(window.len()).any(|w| w == window))
+            }),
+            Backend::Postgres => {
+                let db = self.db().await;
+                let tables = db
+                    .strings(
+                        "SELECT tablename::text FROM pg_tables WHERE schemaname = 'public' ORDER BY 1",
+                    )
+                    .await;
+                let mut found = false;
+                for table in tables {
+                    // A row's text form shows bytea columns as hex.
+                    let rows = db
+                        .strings(&format!("SELECT t::text FROM \"{table}\" t"))
+                        .await;
+                    found |= rows.iter().any(|row| {
+                        value
+                            .windows(16)
+                            .step_by(8)
+                            .any(|window| row.contains(&hex::encode(window)))
+                    });
+                }
+                db.close().await;
+                found
+            }
+        }
+    }
+}
+
+/// A node's database opened for inspection.
+pub enum Db {
+    Sqlite(sqlx::SqlitePool),
+    Postgres(sqlx::PgPool),
+}
+
+impl Db {
+    /// The first column of every row, as text.
+    pub async fn strings(&self, query: &str) -> Vec<String> {
+        let rows: Vec<(String,)> = match self {
+            Self::Sqlite(pool) => sqlx::query_as(query).fetch_all(pool).await,
+            Self::Postgres(pool) => sqlx::query_as(query).fetch_all(pool).await,
+        }
+        .expect("query");
+        rows.into_iter().map(|(row,)| row).collect()
+    }
+
+    /// The first column of every row, as bytes.
+    pub async fn blobs(&self, query: &str) -> Vec<Vec<u8>> {
+        let rows: Vec<(Vec<u8>,)> = match self {
+            Self::Sqlite(pool) => sqlx::query_as(query).fetch_all(pool).await,
+            Self::Postgres(pool) => sqlx::query_as(query).fetch_all(pool).await,
+        }
+        .expect("query");
+        rows.into_iter().map(|(row,)| row).collect()
+    }
+
+    pub async fn execute(&self, statement: &str) {
+        match self {
+            Self::Sqlite(pool) => sqlx::query(statement).execute(pool).await.map(drop),
+            Self::Postgres(pool) => sqlx::query(statement).execute(pool).await.map(drop),
+        }
+        .expect("statement");
+    }
+
+    /// SQL for the hex text of a bytes column.
+    pub fn hex(&self, column: &str) -> String {
+        match self {
+            Self::Sqlite(_) => format!("lower(hex({column}))"),
+            Self::Postgres(_) => format!("encode({column}, 'hex')"),
+        }
+    }
+
+    pub async fn close(self) {
+        match self {
+            Self::Sqlite(pool) => pool.close().await,
+            Self::Postgres(pool) => pool.close().await,
+        }
+    }
+}
+
+/// A database of its own on the test server, dropped with the node.
+struct TestDatabase {
+    admin_url: String,
+    name: String,
+    url: String,
+}
+
+impl TestDatabase {
+    async fn create() -> Self {
+        let admin_url = std::env::var(TEST_DATABASE_URL).unwrap_or_else(|_| {
+            panic!("set {TEST_DATABASE_URL} to a PostgreSQL URL whose role may CREATE DATABASE")
+        });
+        let name = format!("encnet_test_{}", hex::encode(rand::random::<[u8; 8]>()));
+        let admin = sqlx::PgPool::connect(&admin_url)
+            .await
+            .expect("connect to ENCNET_TEST_DATABASE_URL");
+        sqlx::query(&format!("CREATE DATABASE {name}"))
+            .execute(&admin)
+            .await
+            .expect("create test database");
+        admin.close().await;
+        let url = with_database(&admin_url, &name);
+        Self {
+            admin_url,
+            name,
+            url,
+        }
+    }
+}
+
+impl Drop for TestDatabase {
+    fn drop(&mut self) {
+        let (admin_url, name) = (self.admin_url.clone(), self.name.clone());
+        // Drop runs inside the test's runtime: use a thread with its own.
+        let dropped = std::thread::spawn(move || {
+            let runtime = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .expect("runtime");
+            runtime.block_on(async {
+                let admin = sqlx::PgPool::connect(&admin_url).await?;
+                sqlx::query(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
+                    .execute(&admin)
+                    .await?;
+                admin.close().await;
+                Ok::<_, sqlx::Error>(())
+            })
+        })
+        .join();
+        if !matches!(dropped, Ok(Ok(()))) {
+            eprintln!("could not drop test database {}", self.name);
+        }
+    }
+}
+
+/// `url` with its database name replaced by `name`.
+pub fn with_database(url: &str, name: &str) -> String {
+    let authority = url.find("://").map_or(0, |i| i + 3);
+    let (base, query) = match url.find('?') {
+        Some(q) => url.split_at(q),
+        None => (url, ""),
+    };
+    let host_end = base[authority..]
+        .find('/')
+        .map_or(base.len(), |i| authority + i);
+    format!("{}/{name}{query}", &base[..host_end])
 }
 
 async fn answer(response: reqwest::Response) -> (u16, Value) {

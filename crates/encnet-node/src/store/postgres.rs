@@ -1,0 +1,100 @@
+//! PostgreSQL: a connection pool per process; several processes may share
+//! one database.
+//!
+//! Every writing transaction that appends to the audit log first locks the
+//! one row of `audit_head` (`SELECT … FOR UPDATE`), reads the head there,
+//! appends, and moves the head before it commits. Appends therefore take
+//! turns across every process, and the chain stays one linear hash chain.
+//! Nonces are unique through the primary key of `nonces` and the same
+//! `INSERT … ON CONFLICT … DO UPDATE … WHERE expired` as on SQLite.
+//! `synchronous_commit` is left on: an acknowledged decision is durable.
+
+use std::str::FromStr;
+use std::time::Duration;
+
+use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions};
+
+use super::query::{Conn, Tx, Value};
+use super::{StoreError, TxFuture};
+
+/// Connections per process: writers wait for the chain head, so a few more
+/// than cores lets reads proceed meanwhile.
+const MAX_CONNECTIONS: u32 = 16;
+
+/// The PostgreSQL-backed store.
+pub(super) struct PgStore {
+    pool: PgPool,
+}
+
+impl PgStore {
+    /// Connects to `url` and applies migrations (sqlx holds an advisory lock
+    /// while it migrates, so processes starting together do not race).
+    pub(super) async fn open(url: &str) -> Result<Self, StoreError> {
+        let options = PgConnectOptions::from_str(url)?
+            // An acknowledged decision must survive a crash of the server.
+            .options([("synchronous_commit", "on")]);
+        let pool = PgPoolOptions::new()
+            .max_connections(MAX_CONNECTIONS)
+            .acquire_timeout(Duration::from_secs(10))
+            .connect_with(options)
+            .await?;
+        sqlx::migrate!("migrations/postgres").run(&pool).await?;
+        Ok(Self { pool })
+    }
+
+    /// Connects read-only, without migrating.
+    pub(super) async fn open_read_only(url: &str) -> Result<Self, StoreError> {
+        let options =
+            PgConnectOptions::from_str(url)?.options([("default_transaction_read_only", "on")]);
+        let pool = PgPoolOptions::new()
+            .max_connections(1)
+            .connect_with(options)
+            .await?;
+        Ok(Self { pool })
+    }
+
+    pub(super) fn pool(&self) -> &PgPool {
+        &self.pool
+    }
+
+    /// Runs `f` in one transaction. The chain head is read (and locked) on
+    /// the first append, and written back before the commit.
+    pub(super) async fn transact<T, F>(&self, f: F) -> Result<T, StoreError>
+    where
+        F: for<'a, 'c> FnOnce(&'a mut Tx<'c>) -> TxFuture<'a, T>,
+    {
+        let mut transaction = self.pool.begin().await?;
+        let mut tx = Tx::new(Conn::Postgres(&mut transaction), None);
+        let result = f(&mut tx).await;
+        let head = tx.appended_head();
+        let value = match result {
+            Ok(value) => value,
+            Err(err) => {
+                transaction.rollback().await?;
+                return Err(err);
+            }
+        };
+        if let Some(head) = head {
+            let seq = super::query::to_i64(head.seq)?;
+            let hash = hex::encode(head.hash);
+            Conn::Postgres(&mut transaction)
+                .execute(
+                    "UPDATE audit_head SET seq = $1, hash = $2 WHERE id = 1",
+                    &[Value::Int(seq), Value::Text(&hash)],
+                )
+                .await?;
+        }
+        transaction.commit().await?;
+        Ok(value)
+    }
+
+    /// Reclaims the dead versions of `network_keys` rows, so the overwritten
+    /// and deleted sealed keys are no longer kept for old snapshots. Runs
+    /// outside any transaction (VACUUM cannot run inside one).
+    pub(super) async fn vacuum_keys(&self) -> Result<(), StoreError> {
+        sqlx::query("VACUUM network_keys")
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+}

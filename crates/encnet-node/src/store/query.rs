@@ -1,0 +1,435 @@
+//! What both backends share: a connection of either kind, the rows of the
+//! schema and their mapping to records, and the steps every writing
+//! transaction takes (consume a nonce, append to the audit chain).
+//!
+//! The SQL is written once with `$N` parameters, which SQLite and
+//! PostgreSQL both accept; the few statements that differ are chosen with
+//! [`Conn::pick`].
+
+use encnet_core::api::{AuditEntry, AuditRecord, KeyBackend, NetworkState, Threshold};
+use sqlx::postgres::{PgConnection, PgRow};
+use sqlx::sqlite::{SqliteConnection, SqliteRow};
+use sqlx::{Database, Encode, FromRow, Type};
+
+use super::{AuditDraft, Decision, NetworkRecord, NewKey, StoreError};
+use crate::clock;
+
+/// `prev_hash` of the first audit entry.
+pub(super) const GENESIS_HASH: [u8; 32] = [0; 32];
+
+/// A connection, or an open transaction, of either backend.
+pub(super) enum Conn<'c> {
+    Sqlite(&'c mut SqliteConnection),
+    Postgres(&'c mut PgConnection),
+}
+
+/// A bound parameter.
+#[derive(Clone, Copy)]
+pub(super) enum Value<'a> {
+    Int(i64),
+    Text(&'a str),
+    Bytes(&'a [u8]),
+}
+
+/// A row type both backends can decode.
+pub(super) trait Decode:
+    for<'r> FromRow<'r, SqliteRow> + for<'r> FromRow<'r, PgRow>
+{
+}
+
+impl<T> Decode for T where T: for<'r> FromRow<'r, SqliteRow> + for<'r> FromRow<'r, PgRow> {}
+
+impl Conn<'_> {
+    /// The statement for this backend, where the two dialects differ.
+    pub(super) fn pick(&self, sqlite: &'static str, postgres: &'static str) -> &'static str {
+        match self {
+            Self::Sqlite(_) => sqlite,
+            Self::Postgres(_) => postgres,
+        }
+    }
+
+    /// Runs a statement; answers the number of rows it changed.
+    pub(super) async fn execute(
+        &mut self,
+        sql: &str,
+        params: &[Value<'_>],
+    ) -> Result<u64, StoreError> {
+        Ok(match self {
+            Self::Sqlite(c) => bind(sqlx::query(sql), params)
+                .execute(&mut **c)
+                .await?
+                .rows_affected(),
+            Self::Postgres(c) => bind(sqlx::query(sql), params)
+                .execute(&mut **c)
+                .await?
+                .rows_affected(),
+        })
+    }
+
+    /// Whether the query returns a row.
+    pub(super) async fn exists(
+        &mut self,
+        sql: &str,
+        params: &[Value<'_>],
+    ) -> Result<bool, StoreError> {
+        Ok(match self {
+            Self::Sqlite(c) => bind(sqlx::query(sql), params)
+                .fetch_optional(&mut **c)
+                .await?
+                .is_some(),
+            Self::Postgres(c) => bind(sqlx::query(sql), params)
+                .fetch_optional(&mut **c)
+                .await?
+                .is_some(),
+        })
+    }
+
+    /// The first row, if any.
+    pub(super) async fn fetch_optional<T: Decode>(
+        &mut self,
+        sql: &str,
+        params: &[Value<'_>],
+    ) -> Result<Option<T>, StoreError> {
+        Ok(match self {
+            Self::Sqlite(c) => match bind(sqlx::query(sql), params)
+                .fetch_optional(&mut **c)
+                .await?
+            {
+                Some(row) => Some(T::from_row(&row)?),
+                None => None,
+            },
+            Self::Postgres(c) => match bind(sqlx::query(sql), params)
+                .fetch_optional(&mut **c)
+                .await?
+            {
+                Some(row) => Some(T::from_row(&row)?),
+                None => None,
+            },
+        })
+    }
+
+    /// Every row.
+    pub(super) async fn fetch_all<T: Decode>(
+        &mut self,
+        sql: &str,
+        params: &[Value<'_>],
+    ) -> Result<Vec<T>, StoreError> {
+        Ok(match self {
+            Self::Sqlite(c) => bind(sqlx::query(sql), params)
+                .fetch_all(&mut **c)
+                .await?
+                .iter()
+                .map(T::from_row)
+                .collect::<Result<_, _>>()?,
+            Self::Postgres(c) => bind(sqlx::query(sql), params)
+                .fetch_all(&mut **c)
+                .await?
+                .iter()
+                .map(T::from_row)
+                .collect::<Result<_, _>>()?,
+        })
+    }
+
+    /// The last entry of the audit chain. On PostgreSQL this also locks the
+    /// one-row `audit_head` table until the transaction ends, so writers in
+    /// every process append one after another.
+    pub(super) async fn chain_head(&mut self) -> Result<ChainHead, StoreError> {
+        let sql = self.pick(
+            "SELECT seq, entry_hash AS hash FROM audit ORDER BY seq DESC LIMIT 1",
+            "SELECT seq, hash FROM audit_head WHERE id = 1 FOR UPDATE",
+        );
+        match self.fetch_optional::<HeadRow>(sql, &[]).await? {
+            None => Ok(ChainHead {
+                seq: 0,
+                hash: GENESIS_HASH,
+            }),
+            Some(row) => Ok(ChainHead {
+                seq: to_u64(row.seq)?,
+                hash: parse_hash(&row.hash)?,
+            }),
+        }
+    }
+}
+
+fn bind<'q, DB: Database>(
+    mut query: sqlx::query::Query<'q, DB, DB::Arguments<'q>>,
+    params: &[Value<'q>],
+) -> sqlx::query::Query<'q, DB, DB::Arguments<'q>>
+where
+    i64: Encode<'q, DB> + Type<DB>,
+    &'q str: Encode<'q, DB> + Type<DB>,
+    &'q [u8]: Encode<'q, DB> + Type<DB>,
+{
+    for param in params {
+        query = match *param {
+            Value::Int(v) => query.bind(v),
+            Value::Text(v) => query.bind(v),
+            Value::Bytes(v) => query.bind(v),
+        };
+    }
+    query
+}
+
+/// The last entry of the audit chain: the next entry links to it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) struct ChainHead {
+    pub(super) seq: u64,
+    pub(super) hash: [u8; 32],
+}
+
+/// A writing transaction: its connection, and the chain head once it is known.
+pub(super) struct Tx<'c> {
+    pub(super) conn: Conn<'c>,
+    head: Option<ChainHead>,
+    appended: bool,
+}
+
+impl<'c> Tx<'c> {
+    /// `head` is the chain head when the caller already holds it (SQLite's
+    /// single writer); otherwise it is read, and locked, on first append.
+    pub(super) fn new(conn: Conn<'c>, head: Option<ChainHead>) -> Self {
+        Self {
+            conn,
+            head,
+            appended: false,
+        }
+    }
+
+    /// The new chain head, if this transaction appended to the chain.
+    pub(super) fn appended_head(&self) -> Option<ChainHead> {
+        self.head.filter(|_| self.appended)
+    }
+
+    /// Inserts the nonce (an expired, not yet purged row may be reused) and
+    /// appends the allowed entry.
+    pub(super) async fn commit_decision(
+        &mut self,
+        decision: Decision,
+    ) -> Result<AuditRecord, StoreError> {
+        let claim = decision.nonce;
+        let inserted = self
+            .conn
+            .execute(
+                "INSERT INTO nonces (issuer, nonce, expires_at) VALUES ($1, $2, $3) \
+                 ON CONFLICT (issuer, nonce) DO UPDATE SET expires_at = excluded.expires_at \
+                 WHERE nonces.expires_at < $4",
+                &[
+                    Value::Text(&claim.issuer),
+                    Value::Bytes(&claim.nonce),
+                    Value::Int(claim.expires_at),
+                    Value::Int(decision.now),
+                ],
+            )
+            .await?;
+        if inserted == 0 {
+            return Err(StoreError::Replay);
+        }
+        self.append_audit(decision.audit).await
+    }
+
+    /// Links one entry to the chain head and inserts it.
+    pub(super) async fn append_audit(
+        &mut self,
+        draft: AuditDraft,
+    ) -> Result<AuditRecord, StoreError> {
+        let head = match self.head {
+            Some(head) => head,
+            None => self.conn.chain_head().await?,
+        };
+        let entry = AuditEntry {
+            sequence: head.seq + 1,
+            time: clock::now_rfc3339(),
+            network: draft.network,
+            requester: draft.requester,
+            command: draft.command,
+            invocation_cid: draft.invocation_cid,
+            outcome: draft.outcome,
+        };
+        let hash = entry.chain_hash(&head.hash)?;
+        let record = AuditRecord {
+            prev_hash: hex::encode(head.hash),
+            entry_hash: hex::encode(hash),
+            entry,
+        };
+        self.conn
+            .execute(
+                "INSERT INTO audit (seq, time, network, requester, command, invocation_cid, \
+                 outcome, prev_hash, entry_hash) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+                &[
+                    Value::Int(to_i64(record.entry.sequence)?),
+                    Value::Text(&record.entry.time),
+                    Value::Text(&record.entry.network),
+                    Value::Text(&record.entry.requester),
+                    Value::Text(&record.entry.command),
+                    Value::Text(&record.entry.invocation_cid),
+                    Value::Text(&record.entry.outcome),
+                    Value::Text(&record.prev_hash),
+                    Value::Text(&record.entry_hash),
+                ],
+            )
+            .await?;
+        self.head = Some(ChainHead {
+            seq: record.entry.sequence,
+            hash,
+        });
+        self.appended = true;
+        Ok(record)
+    }
+
+    /// Inserts a network row; `false` if one with this id or owner and name
+    /// exists.
+    pub(super) async fn insert_network(&mut self, n: &NetworkRecord) -> Result<bool, StoreError> {
+        let inserted = self
+            .conn
+            .execute(
+                "INSERT INTO networks (network_id, owner_did, name, alg, state, key_version, \
+                 min_decryption_version, key_backend, threshold_n, threshold_t, public_key, \
+                 created_at, updated_at) \
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13) \
+                 ON CONFLICT DO NOTHING",
+                &[
+                    Value::Text(&n.network_id),
+                    Value::Text(&n.owner_did),
+                    Value::Text(&n.name),
+                    Value::Text(&n.alg),
+                    Value::Text(n.state.as_str()),
+                    Value::Int(to_i64(n.key_version)?),
+                    Value::Int(to_i64(n.min_decryption_version)?),
+                    Value::Text(n.key_backend.as_str()),
+                    Value::Int(i64::from(n.threshold.n)),
+                    Value::Int(i64::from(n.threshold.t)),
+                    Value::Bytes(&n.public_key),
+                    Value::Text(&n.created_at),
+                    Value::Text(&n.updated_at),
+                ],
+            )
+            .await?;
+        Ok(inserted == 1)
+    }
+
+    /// Inserts one sealed key version.
+    pub(super) async fn insert_key(
+        &mut self,
+        network_id: &str,
+        key: &NewKey,
+        created_at: &str,
+    ) -> Result<(), StoreError> {
+        self.conn
+            .execute(
+                "INSERT INTO network_keys (network_id, key_version, public_key, \
+                 sealed_private_key, created_at) VALUES ($1, $2, $3, $4, $5)",
+                &[
+                    Value::Text(network_id),
+                    Value::Int(to_i64(key.key_version)?),
+                    Value::Bytes(&key.public_key),
+                    Value::Bytes(&key.sealed_private_key),
+                    Value::Text(created_at),
+                ],
+            )
+            .await?;
+        Ok(())
+    }
+}
+
+#[derive(FromRow)]
+struct HeadRow {
+    seq: i64,
+    hash: String,
+}
+
+/// A `networks` row as stored.
+#[derive(FromRow)]
+pub(super) struct NetworkRow {
+    network_id: String,
+    owner_did: String,
+    name: String,
+    alg: String,
+    state: String,
+    key_version: i64,
+    min_decryption_version: i64,
+    key_backend: String,
+    threshold_n: i64,
+    threshold_t: i64,
+    public_key: Vec<u8>,
+    created_at: String,
+    updated_at: String,
+}
+
+impl TryFrom<NetworkRow> for NetworkRecord {
+    type Error = StoreError;
+
+    fn try_from(row: NetworkRow) -> Result<Self, StoreError> {
+        Ok(Self {
+            state: NetworkState::parse(&row.state)
+                .ok_or_else(|| StoreError::Corrupt(format!("network state {:?}", row.state)))?,
+            key_version: to_u64(row.key_version)?,
+            min_decryption_version: to_u64(row.min_decryption_version)?,
+            key_backend: KeyBackend::parse(&row.key_backend)
+                .ok_or_else(|| StoreError::Corrupt(format!("key backend {:?}", row.key_backend)))?,
+            threshold: Threshold {
+                n: to_u16(row.threshold_n)?,
+                t: to_u16(row.threshold_t)?,
+            },
+            network_id: row.network_id,
+            owner_did: row.owner_did,
+            name: row.name,
+            alg: row.alg,
+            public_key: row.public_key,
+            created_at: row.created_at,
+            updated_at: row.updated_at,
+        })
+    }
+}
+
+/// An `audit` row as stored.
+#[derive(FromRow)]
+pub(super) struct AuditRow {
+    seq: i64,
+    time: String,
+    network: String,
+    requester: String,
+    command: String,
+    invocation_cid: String,
+    outcome: String,
+    prev_hash: String,
+    entry_hash: String,
+}
+
+impl TryFrom<AuditRow> for AuditRecord {
+    type Error = StoreError;
+
+    fn try_from(row: AuditRow) -> Result<Self, StoreError> {
+        Ok(Self {
+            entry: AuditEntry {
+                sequence: to_u64(row.seq)?,
+                time: row.time,
+                network: row.network,
+                requester: row.requester,
+                command: row.command,
+                invocation_cid: row.invocation_cid,
+                outcome: row.outcome,
+            },
+            prev_hash: row.prev_hash,
+            entry_hash: row.entry_hash,
+        })
+    }
+}
+
+fn parse_hash(hex_hash: &str) -> Result<[u8; 32], StoreError> {
+    let mut out = [0u8; 32];
+    hex::decode_to_slice(hex_hash, &mut out)
+        .map_err(|_| StoreError::Corrupt(format!("audit hash {hex_hash:?}")))?;
+    Ok(out)
+}
+
+pub(super) fn to_i64(v: u64) -> Result<i64, StoreError> {
+    i64::try_from(v).map_err(|_| StoreError::Corrupt(format!("integer {v} out of range")))
+}
+
+fn to_u64(v: i64) -> Result<u64, StoreError> {
+    u64::try_from(v).map_err(|_| StoreError::Corrupt(format!("negative integer {v}")))
+}
+
+fn to_u16(v: i64) -> Result<u16, StoreError> {
+    u16::try_from(v).map_err(|_| StoreError::Corrupt(format!("integer {v} out of range")))
+}
