@@ -1,4 +1,5 @@
-//! `encnet audit verify --data-dir DIR`: offline check of a node's audit chain;
+//! `encnet audit verify [--data-dir DIR | --database-url URL]`: offline check
+//! of a node's audit chain;
 //! `encnet audit show`: a network's entries through the node.
 
 use std::path::PathBuf;
@@ -36,6 +37,14 @@ pub(crate) enum AuditCommand {
         /// The node's data directory.
         #[arg(long, value_name = "DIR", default_value = "./encnet-data")]
         data_dir: PathBuf,
+        /// The node's database instead (sqlite://PATH or postgres://…).
+        #[arg(
+            long,
+            value_name = "URL",
+            env = "ENCNET_DATABASE_URL",
+            hide_env_values = true
+        )]
+        database_url: Option<String>,
     },
 }
 
@@ -64,12 +73,15 @@ pub(crate) fn run(cmd: AuditCommand, node: &str) -> Result<ExitCode, CliError> {
             }
             Ok(ExitCode::SUCCESS)
         }
-        AuditCommand::Verify { data_dir } => verify(&data_dir),
+        AuditCommand::Verify {
+            data_dir,
+            database_url,
+        } => verify(&data_dir, database_url.as_deref()),
     }
 }
 
-fn verify(data_dir: &std::path::Path) -> Result<ExitCode, CliError> {
-    if !data_dir.join("encnet.db").exists() {
+fn verify(data_dir: &std::path::Path, database_url: Option<&str>) -> Result<ExitCode, CliError> {
+    if database_url.is_none() && !data_dir.join("encnet.db").exists() {
         return Err(CliError::Usage(format!(
             "{} holds no encnet.db",
             data_dir.display()
@@ -79,7 +91,7 @@ fn verify(data_dir: &std::path::Path) -> Result<ExitCode, CliError> {
         .enable_all()
         .build()
         .map_err(CliError::Runtime)?;
-    match runtime.block_on(encnet_node::verify_data_dir(data_dir))? {
+    match runtime.block_on(encnet_node::verify_database(database_url, data_dir))? {
         Ok(report) => {
             println!("audit chain ok: {} entries", report.entries);
             Ok(ExitCode::SUCCESS)

@@ -1,0 +1,326 @@
+//! Several `encnet serve` processes on one PostgreSQL database (issue 6):
+//! one shared root key, nonce uniqueness and one linear audit chain across
+//! processes, and no acknowledged decision lost when a process is killed.
+//!
+//! Ignored unless asked for: with a PostgreSQL server, run
+//! `ENCNET_TEST_DATABASE_URL=postgres://… cargo test -p encnet --test postgres_processes -- --ignored`.
+
+use std::collections::{BTreeMap, HashSet};
+use std::io::{BufRead, BufReader};
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+
+use encnet_client::decrypt::DecryptRequest;
+use encnet_client::{encrypt, Client};
+use encnet_core::InlineEnvelope;
+use encnet_ucan::{Container, Ed25519Signer, InvocationBuilder};
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "not run: needs PostgreSQL (set ENCNET_TEST_DATABASE_URL, pass --ignored)"]
+async fn postgres_two_processes_share_one_database() {
+    let db = TestDatabase::create().await;
+    let root_key = root_key();
+    let temp = tempfile::tempdir().expect("temp dir");
+    let a = NodeProcess::start(&temp.path().join("a"), &db.url, &root_key);
+    let b = NodeProcess::start(&temp.path().join("b"), &db.url, &root_key);
+    assert_eq!(a.did, b.did, "one root key, one node DID");
+
+    // A network created through A is usable through B.
+    let owner = Ed25519Signer::generate();
+    let descriptor = Client::new(&a.url)
+        .create_network(&owner, "shared", None)
+        .await
+        .expect("create through A");
+    let envelope = encrypt(&descriptor, b"across processes", None).expect("encrypt");
+    let plaintext = Client::new(&b.url)
+        .decrypt(&owner, &envelope, &[])
+        .await
+        .expect("decrypt through B");
+    assert_eq!(plaintext.as_slice(), b"across processes");
+
+    // One invocation, 20 times at once to each process: allowed once.
+    let (cid, header) = decrypt_invocation(&owner, &a.did, &envelope);
+    let http = reqwest::Client::new();
+    let mut sends = tokio::task::JoinSet::new();
+    for i in 0..40 {
+        let node = if i % 2 == 0 { &a } else { &b };
+        let url = decrypt_url(&node.url, &envelope);
+        let (http, header) = (http.clone(), header.clone());
+        sends.spawn(async move { post(&http, &url, &header).await });
+    }
+    let mut statuses = BTreeMap::new();
+    while let Some(status) = sends.join_next().await {
+        *statuses
+            .entry(status.expect("task").expect("answer"))
+            .or_insert(0) += 1;
+    }
+    assert_eq!(statuses, BTreeMap::from([(200, 1), (409, 39)]));
+    let outcomes = db.outcomes_of(&cid).await;
+    assert_eq!(outcomes.iter().filter(|o| *o == "allowed").count(), 1);
+    assert_eq!(outcomes.len(), 40, "one audit entry per request");
+
+    a.terminate();
+    b.terminate();
+    let verify = audit_verify(&db.url);
+    assert!(verify.contains("audit chain ok"), "{verify}");
+    db.drop_database().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "not run: needs PostgreSQL (set ENCNET_TEST_DATABASE_URL, pass --ignored)"]
+async fn postgres_sigkill_loses_no_acknowledged_decision() {
+    let db = TestDatabase::create().await;
+    let root_key = root_key();
+    let temp = tempfile::tempdir().expect("temp dir");
+    let a = NodeProcess::start(&temp.path().join("a"), &db.url, &root_key);
+    let b = NodeProcess::start(&temp.path().join("b"), &db.url, &root_key);
+    let owner = Ed25519Signer::generate();
+    let descriptor = Client::new(&a.url)
+        .create_network(&owner, "load", None)
+        .await
+        .expect("create");
+    let envelope = encrypt(&descriptor, b"under load", None).expect("encrypt");
+
+    // 200 distinct decrypts, 16 at a time, to A; A is killed after 30 of
+    // them were acknowledged, with the rest in flight or not yet sent.
+    let requests: Vec<(String, String)> = (0..200)
+        .map(|_| decrypt_invocation(&owner, &a.did, &envelope))
+        .collect();
+    let (done_tx, mut done_rx) = tokio::sync::mpsc::unbounded_channel();
+    let permits = std::sync::Arc::new(tokio::sync::Semaphore::new(16));
+    let http = reqwest::Client::new();
+    let url = decrypt_url(&a.url, &envelope);
+    for (cid, header) in requests.clone() {
+        let (http, url, done_tx, permits) =
+            (http.clone(), url.clone(), done_tx.clone(), permits.clone());
+        tokio::spawn(async move {
+            let _permit = permits.acquire_owned().await;
+            let status = post(&http, &url, &header).await;
+            let _ = done_tx.send((cid, status));
+        });
+    }
+    drop(done_tx);
+    let mut acknowledged = HashSet::new();
+    let (mut failed, mut a) = (0, Some(a));
+    while let Some((cid, status)) = done_rx.recv().await {
+        match status {
+            Some(200) => {
+                acknowledged.insert(cid);
+            }
+            Some(other) => panic!("unexpected status {other} before the kill"),
+            None => failed += 1,
+        }
+        if acknowledged.len() == 30 {
+            if let Some(a) = a.take() {
+                a.kill();
+            }
+        }
+    }
+    assert!(acknowledged.len() >= 30 && failed > 0, "killed mid-load");
+
+    // Every acknowledged decision is in the chain, allowed, exactly once…
+    let allowed = db.allowed_cids().await;
+    for cid in &acknowledged {
+        assert_eq!(
+            allowed.iter().filter(|c| *c == cid).count(),
+            1,
+            "acknowledged {cid} is in the audit chain once"
+        );
+    }
+    // …and its nonce still blocks a replay, through the other process.
+    let url = decrypt_url(&b.url, &envelope);
+    for (cid, header) in &requests {
+        if acknowledged.contains(cid) {
+            assert_eq!(
+                post(&http, &url, header).await,
+                Some(409),
+                "replay of {cid}"
+            );
+        }
+    }
+    b.terminate();
+    let verify = audit_verify(&db.url);
+    assert!(verify.contains("audit chain ok"), "{verify}");
+    db.drop_database().await;
+}
+
+/// A running `encnet serve` child on a shared database.
+struct NodeProcess {
+    child: Child,
+    url: String,
+    did: String,
+}
+
+impl NodeProcess {
+    fn start(data_dir: &Path, database_url: &str, root_key: &str) -> Self {
+        let mut child = Command::new(env!("CARGO_BIN_EXE_encnet"))
+            .args(["serve", "--listen", "127.0.0.1:0", "--database-url"])
+            .arg(database_url)
+            .arg("--data-dir")
+            .arg(data_dir)
+            .env("ENCNET_ROOT_KEY", root_key)
+            .env_remove("ENCNET_CONFIG")
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("encnet serve starts");
+        let mut line = String::new();
+        BufReader::new(child.stdout.take().expect("stdout piped"))
+            .read_line(&mut line)
+            .expect("start-up line");
+        // "encnet node did:key:… listening on http://127.0.0.1:PORT"
+        let words: Vec<&str> = line.split_whitespace().collect();
+        assert!(line.starts_with("encnet node did:key:z6Mk"), "{line}");
+        Self {
+            url: words.last().expect("URL").to_string(),
+            did: words[2].to_owned(),
+            child,
+        }
+    }
+
+    fn kill(mut self) {
+        self.child.kill().expect("SIGKILL");
+        self.child.wait().expect("reaped");
+    }
+
+    fn terminate(mut self) {
+        let pid = self.child.id().to_string();
+        let sent = Command::new("kill").args(["-TERM", &pid]).status();
+        assert!(sent.expect("kill runs").success());
+        assert!(self.child.wait().expect("exits").success());
+    }
+}
+
+impl Drop for NodeProcess {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// A database of its own on the server of `ENCNET_TEST_DATABASE_URL`.
+struct TestDatabase {
+    admin: sqlx::PgPool,
+    pool: sqlx::PgPool,
+    name: String,
+    url: String,
+}
+
+impl TestDatabase {
+    async fn create() -> Self {
+        let admin_url = std::env::var("ENCNET_TEST_DATABASE_URL").expect(
+            "set ENCNET_TEST_DATABASE_URL to a PostgreSQL URL whose role may CREATE DATABASE",
+        );
+        let admin = sqlx::PgPool::connect(&admin_url).await.expect("connect");
+        let name = format!("encnet_procs_{}", hex::encode(random_bytes::<8>()));
+        sqlx::query(&format!("CREATE DATABASE {name}"))
+            .execute(&admin)
+            .await
+            .expect("create database");
+        let url = with_database(&admin_url, &name);
+        let pool = sqlx::PgPool::connect(&url).await.expect("connect");
+        Self {
+            admin,
+            pool,
+            name,
+            url,
+        }
+    }
+
+    async fn outcomes_of(&self, cid: &str) -> Vec<String> {
+        sqlx::query_scalar("SELECT outcome FROM audit WHERE invocation_cid = $1 ORDER BY seq")
+            .bind(cid)
+            .fetch_all(&self.pool)
+            .await
+            .expect("audit query")
+    }
+
+    async fn allowed_cids(&self) -> Vec<String> {
+        sqlx::query_scalar("SELECT invocation_cid FROM audit WHERE outcome = 'allowed'")
+            .fetch_all(&self.pool)
+            .await
+            .expect("audit query")
+    }
+
+    async fn drop_database(self) {
+        self.pool.close().await;
+        sqlx::query(&format!("DROP DATABASE {} WITH (FORCE)", self.name))
+            .execute(&self.admin)
+            .await
+            .expect("drop database");
+    }
+}
+
+/// `url` with its database name replaced by `name`.
+fn with_database(url: &str, name: &str) -> String {
+    let authority = url.find("://").map_or(0, |i| i + 3);
+    let (base, query) = url.split_at(url.find('?').unwrap_or(url.len()));
+    let host_end = base[authority..]
+        .find('/')
+        .map_or(base.len(), |i| authority + i);
+    format!("{}/{name}{query}", &base[..host_end])
+}
+
+fn root_key() -> String {
+    use base64::Engine;
+    base64::engine::general_purpose::STANDARD.encode(random_bytes::<32>())
+}
+
+fn random_bytes<const N: usize>() -> [u8; N] {
+    use std::io::Read;
+    let mut bytes = [0u8; N];
+    std::fs::File::open("/dev/urandom")
+        .and_then(|mut f| f.read_exact(&mut bytes))
+        .expect("random bytes");
+    bytes
+}
+
+/// A decrypt invocation by the owner, as (CID, bearer container).
+fn decrypt_invocation(
+    owner: &Ed25519Signer,
+    node_did: &str,
+    envelope: &InlineEnvelope,
+) -> (String, String) {
+    let request = DecryptRequest::new(envelope).expect("request");
+    let invocation = InvocationBuilder::new(
+        owner,
+        owner.did(),
+        "/encryption/decrypt".parse().expect("command"),
+    )
+    .audience(node_did.parse().expect("node DID"))
+    .args(request.args().clone())
+    .expiration(now() + 120)
+    .sign()
+    .expect("signs");
+    let header = Container::new(vec![invocation.bytes.clone()]).to_header();
+    (invocation.cid.to_string(), header)
+}
+
+fn decrypt_url(node: &str, envelope: &InlineEnvelope) -> String {
+    format!("{node}/v1/networks/{}/decrypt", envelope.network_id)
+}
+
+/// The status of a bare POST, or `None` when no answer came back.
+async fn post(http: &reqwest::Client, url: &str, bearer: &str) -> Option<u16> {
+    let response = http.post(url).bearer_auth(bearer).send().await.ok()?;
+    Some(response.status().as_u16())
+}
+
+fn audit_verify(database_url: &str) -> String {
+    let out = Command::new(env!("CARGO_BIN_EXE_encnet"))
+        .args(["audit", "verify", "--database-url", database_url])
+        .output()
+        .expect("audit verify runs");
+    format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    )
+}
+
+fn now() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .expect("clock")
+        .as_secs() as i64
+}
