@@ -1,6 +1,7 @@
 //! Chain validation, in the order of UCAN.md §3.
 
 use std::collections::HashMap;
+use std::sync::Mutex;
 
 use cid::Cid;
 
@@ -54,6 +55,45 @@ impl ProofStore {
     /// Whether the store is empty.
     pub fn is_empty(&self) -> bool {
         self.tokens.is_empty()
+    }
+}
+
+/// Delegations whose signature already verified, by CID. A CID is the hash
+/// of the exact bytes, so a delegation found here verified as those bytes;
+/// its time window and revocation are still checked on every use. Bounded:
+/// when full it is emptied, which costs only re-verification.
+#[derive(Debug)]
+pub struct DelegationCache {
+    capacity: usize,
+    verified: Mutex<HashMap<Cid, Signed<Delegation>>>,
+}
+
+impl DelegationCache {
+    /// A cache of at most `capacity` delegations.
+    pub fn new(capacity: usize) -> Self {
+        Self {
+            capacity,
+            verified: Mutex::new(HashMap::new()),
+        }
+    }
+
+    /// Decodes and verifies `bytes` (known to hash to `cid`), or returns the
+    /// delegation verified earlier under `cid`.
+    fn decode(&self, cid: &Cid, bytes: &[u8]) -> Result<Signed<Delegation>, UcanError> {
+        if let Some(hit) = self.verified.lock().ok().and_then(|m| m.get(cid).cloned()) {
+            return Ok(hit);
+        }
+        let delegation = Signed::<Delegation>::from_bytes(bytes)?;
+        if self.capacity == 0 {
+            return Ok(delegation);
+        }
+        if let Ok(mut map) = self.verified.lock() {
+            if map.len() >= self.capacity {
+                map.clear();
+            }
+            map.insert(*cid, delegation.clone());
+        }
+        Ok(delegation)
     }
 }
 
@@ -130,6 +170,17 @@ pub fn validate_proofs(
     now: i64,
     revocations: &dyn RevocationLookup,
 ) -> Result<ValidatedChain, UcanError> {
+    validate_proofs_cached(inv, proofs, now, revocations, &DelegationCache::new(0))
+}
+
+/// [`validate_proofs`], reusing signature verifications from `cache`.
+pub fn validate_proofs_cached(
+    inv: &Signed<Invocation>,
+    proofs: &ProofStore,
+    now: i64,
+    revocations: &dyn RevocationLookup,
+    cache: &DelegationCache,
+) -> Result<ValidatedChain, UcanError> {
     let inv = &inv.payload;
     // Step 3: without proofs only the subject itself may invoke.
     if inv.prf.is_empty() {
@@ -148,7 +199,7 @@ pub fn validate_proofs(
     let mut delegations = Vec::with_capacity(inv.prf.len());
     for cid in &inv.prf {
         let bytes = proofs.get(cid).ok_or(UcanError::UnavailableProof(*cid))?;
-        let delegation = Signed::<Delegation>::from_bytes(bytes)?;
+        let delegation = cache.decode(cid, bytes)?;
         if delegation.cid != *cid {
             return Err(UcanError::UnavailableProof(*cid));
         }

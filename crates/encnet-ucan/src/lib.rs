@@ -32,7 +32,7 @@ mod time;
 pub use cid::Cid;
 pub use ipld_core::ipld::Ipld;
 
-pub use chain::{ProofOrder, ProofStore, ValidatedChain};
+pub use chain::{DelegationCache, ProofOrder, ProofStore, ValidatedChain};
 pub use command::Command;
 pub use container::Container;
 pub use delegation::{Delegation, DelegationBuilder};

@@ -597,3 +597,31 @@ fn revocation_invocations_and_revokers() {
     assert!(revocation::check_revoker(&dave.did(), &d1, &[fake_root]).is_err());
     assert!(revocation::check_revoker(&f.bob.did(), &d1, &[]).is_err());
 }
+
+#[test]
+fn cached_verification_still_checks_time_and_revocation() {
+    let f = Fixture::new();
+    let cache = chain::DelegationCache::new(16);
+    let d0 = ok(f.root().sign());
+    let d1 = ok(f.second().sign());
+    let inv = f.invoke(&[&d0, &d1]);
+    let proofs = store(&[&d0, &d1]);
+    // Twice: the second run reuses both verifications.
+    for _ in 0..2 {
+        ok(chain::validate_proofs_cached(
+            &inv,
+            &proofs,
+            NOW,
+            &(),
+            &cache,
+        ));
+    }
+    // A cached delegation past its exp is still expired.
+    let later = NOW + 120;
+    let err = chain::validate_proofs_cached(&inv, &proofs, later, &(), &cache).err();
+    assert_eq!(err, Some(UcanError::Expired));
+    // And a revoked one still revoked.
+    let revoked: HashSet<Cid> = [d1.cid].into_iter().collect();
+    let err = chain::validate_proofs_cached(&inv, &proofs, NOW, &revoked, &cache).err();
+    assert_eq!(err, Some(UcanError::Revoked(d1.cid)));
+}

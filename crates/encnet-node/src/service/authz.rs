@@ -6,7 +6,9 @@
 use std::collections::HashSet;
 
 use encnet_core::network_id::NetworkId;
-use encnet_ucan::{chain, Cid, Container, Did, Invocation, Ipld, Signed, UcanError};
+use encnet_ucan::{
+    chain, Cid, Container, DelegationCache, Did, Invocation, Ipld, Signed, UcanError,
+};
 
 use super::ServiceError;
 use crate::store::{AuditDraft, Store};
@@ -17,6 +19,8 @@ pub(crate) const MAX_AUTHORIZATION_BYTES: usize = 32 * 1024;
 pub(crate) const MAX_TOKENS: usize = 16;
 /// Delegations per chain.
 pub(crate) const MAX_CHAIN: usize = 8;
+/// Verified delegations kept in memory (a delegation's bytes never change).
+const DELEGATION_CACHE: usize = 4096;
 /// Shortest nonce accepted (UCAN.md decision 9).
 const MIN_NONCE_BYTES: usize = 12;
 
@@ -55,6 +59,7 @@ impl Authorized {
 pub(crate) struct Authorizer {
     node_did: Did,
     max_ttl_secs: i64,
+    delegations: DelegationCache,
 }
 
 impl Authorizer {
@@ -62,6 +67,7 @@ impl Authorizer {
         Self {
             node_did,
             max_ttl_secs,
+            delegations: DelegationCache::new(DELEGATION_CACHE),
         }
     }
 
@@ -128,7 +134,7 @@ impl Authorizer {
             .iter()
             .filter_map(|text| Cid::try_from(text.as_str()).ok())
             .collect();
-        chain::validate_proofs(invocation, proofs, now, &revoked)
+        chain::validate_proofs_cached(invocation, proofs, now, &revoked, &self.delegations)
             .map(|_| ())
             .map_err(chain_error)
     }
