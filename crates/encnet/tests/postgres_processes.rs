@@ -63,7 +63,7 @@ async fn postgres_two_processes_share_one_database() {
     b.terminate();
     let verify = audit_verify(&db.url);
     assert!(verify.contains("audit chain ok"), "{verify}");
-    db.drop_database().await;
+    db.drop_schema().await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -141,7 +141,7 @@ async fn postgres_sigkill_loses_no_acknowledged_decision() {
     b.terminate();
     let verify = audit_verify(&db.url);
     assert!(verify.contains("audit chain ok"), "{verify}");
-    db.drop_database().await;
+    db.drop_schema().await;
 }
 
 /// A running `encnet serve` child on a shared database.
@@ -198,33 +198,26 @@ impl Drop for NodeProcess {
     }
 }
 
-/// A database of its own on the server of `ENCNET_TEST_DATABASE_URL`.
+/// A schema of its own in the database of `ENCNET_TEST_DATABASE_URL`.
 struct TestDatabase {
-    admin: sqlx::PgPool,
     pool: sqlx::PgPool,
-    name: String,
+    schema: String,
     url: String,
 }
 
 impl TestDatabase {
     async fn create() -> Self {
-        let admin_url = std::env::var("ENCNET_TEST_DATABASE_URL").expect(
-            "set ENCNET_TEST_DATABASE_URL to a PostgreSQL URL whose role may CREATE DATABASE",
-        );
-        let admin = sqlx::PgPool::connect(&admin_url).await.expect("connect");
-        let name = format!("encnet_procs_{}", hex::encode(random_bytes::<8>()));
-        sqlx::query(&format!("CREATE DATABASE {name}"))
-            .execute(&admin)
-            .await
-            .expect("create database");
-        let url = with_database(&admin_url, &name);
+        let admin_url = std::env::var("ENCNET_TEST_DATABASE_URL")
+            .expect("set ENCNET_TEST_DATABASE_URL to the URL of a PostgreSQL database");
+        let schema = format!("encnet_procs_{}", hex::encode(random_bytes::<8>()));
+        let separator = if admin_url.contains('?') { '&' } else { '?' };
+        let url = format!("{admin_url}{separator}options=-csearch_path%3D{schema}");
         let pool = sqlx::PgPool::connect(&url).await.expect("connect");
-        Self {
-            admin,
-            pool,
-            name,
-            url,
-        }
+        sqlx::query(&format!("CREATE SCHEMA {schema}"))
+            .execute(&pool)
+            .await
+            .expect("create schema");
+        Self { pool, schema, url }
     }
 
     async fn outcomes_of(&self, cid: &str) -> Vec<String> {
@@ -242,23 +235,13 @@ impl TestDatabase {
             .expect("audit query")
     }
 
-    async fn drop_database(self) {
-        self.pool.close().await;
-        sqlx::query(&format!("DROP DATABASE {} WITH (FORCE)", self.name))
-            .execute(&self.admin)
+    async fn drop_schema(self) {
+        sqlx::query(&format!("DROP SCHEMA {} CASCADE", self.schema))
+            .execute(&self.pool)
             .await
-            .expect("drop database");
+            .expect("drop schema");
+        self.pool.close().await;
     }
-}
-
-/// `url` with its database name replaced by `name`.
-fn with_database(url: &str, name: &str) -> String {
-    let authority = url.find("://").map_or(0, |i| i + 3);
-    let (base, query) = url.split_at(url.find('?').unwrap_or(url.len()));
-    let host_end = base[authority..]
-        .find('/')
-        .map_or(base.len(), |i| authority + i);
-    format!("{}/{name}{query}", &base[..host_end])
 }
 
 fn root_key() -> String {
