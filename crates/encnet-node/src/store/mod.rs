@@ -5,6 +5,7 @@
 //! Every operation is written once, here, over [`query::Tx`]; the backends
 //! ([`sqlite`], [`postgres`]) only open connections and run transactions.
 
+mod group_commit;
 mod postgres;
 mod query;
 mod sqlite;
@@ -13,10 +14,12 @@ use std::collections::HashSet;
 use std::future::Future;
 use std::path::PathBuf;
 use std::pin::Pin;
+use std::sync::Arc;
 
 use encnet_core::api::{AuditRecord, KeyBackend, NetworkState, Threshold};
 
 use crate::clock;
+use group_commit::{GroupCommit, Write};
 use postgres::PgStore;
 use query::{AuditRow, Conn, NetworkRow, Tx, Value};
 use sqlite::SqliteStore;
@@ -36,6 +39,9 @@ pub(crate) enum StoreError {
     /// The delegation is already revoked.
     #[error("already revoked")]
     AlreadyRevoked,
+    /// A stored value does not parse: the database was edited or is corrupt.
+    #[error("group commit failed: {0}")]
+    Batch(String),
     /// A stored value does not parse: the database was edited or is corrupt.
     #[error("corrupt row: {0}")]
     Corrupt(String),
@@ -143,7 +149,10 @@ impl Location {
 }
 
 /// The node's database: SQLite or PostgreSQL, with the same behaviour.
-pub(crate) struct Store(Backend);
+pub(crate) struct Store {
+    backend: Arc<Backend>,
+    group: GroupCommit,
+}
 
 enum Backend {
     Sqlite(SqliteStore),
@@ -174,7 +183,7 @@ const AUDIT_SELECT_PAGE: &str =
 impl Store {
     /// Opens (creating an SQLite file if needed) and applies migrations.
     pub(crate) async fn open(location: &Location) -> Result<Self, StoreError> {
-        Ok(Self(match location {
+        Ok(Self::with_backend(match location {
             Location::Sqlite(path) => Backend::Sqlite(SqliteStore::open(path).await?),
             Location::Postgres(url) => Backend::Postgres(PgStore::open(url).await?),
         }))
@@ -182,7 +191,7 @@ impl Store {
 
     /// Opens an existing database read-only, without migrating (offline tools).
     pub(crate) async fn open_read_only(location: &Location) -> Result<Self, StoreError> {
-        Ok(Self(match location {
+        Ok(Self::with_backend(match location {
             Location::Sqlite(path) => Backend::Sqlite(SqliteStore::open_read_only(path).await?),
             Location::Postgres(url) => Backend::Postgres(PgStore::open_read_only(url).await?),
         }))
@@ -298,10 +307,9 @@ impl Store {
         Ok(TableSizes { nonces, audit })
     }
 
-    /// Appends one audit entry on its own.
+    /// Appends one audit entry (a denial), group-committed.
     pub(crate) async fn append_audit(&self, draft: AuditDraft) -> Result<AuditRecord, StoreError> {
-        self.transact(move |tx| Box::pin(async move { tx.append_audit(draft).await }))
-            .await
+        self.group.submit(Write::Denied(draft)).await
     }
 
     /// Consumes the nonce and records the allowed decision, atomically: the
@@ -310,8 +318,7 @@ impl Store {
         &self,
         decision: Decision,
     ) -> Result<AuditRecord, StoreError> {
-        self.transact(move |tx| Box::pin(async move { tx.commit_decision(decision).await }))
-            .await
+        self.group.submit(Write::Allowed(decision)).await
     }
 
     /// Deletes nonces that expired before `now`; returns how many.
@@ -492,7 +499,7 @@ impl Store {
             })
             .await?;
         // The decision is committed: a failure here is logged, not reported.
-        let compacted = match &self.0 {
+        let compacted = match &*self.backend {
             Backend::Sqlite(store) => store.checkpoint().await,
             Backend::Postgres(store) => store.vacuum_keys().await,
         };
@@ -535,8 +542,16 @@ impl Store {
         .await
     }
 
+    fn with_backend(backend: Backend) -> Self {
+        let backend = Arc::new(backend);
+        Self {
+            group: GroupCommit::start(backend.clone()),
+            backend,
+        }
+    }
+
     async fn reader(&self) -> Result<Reader, StoreError> {
-        Ok(match &self.0 {
+        Ok(match &*self.backend {
             Backend::Sqlite(store) => Reader::Sqlite(store.pool().acquire().await?),
             Backend::Postgres(store) => Reader::Postgres(store.pool().acquire().await?),
         })
@@ -548,9 +563,20 @@ impl Store {
         F: for<'a, 'c> FnOnce(&'a mut Tx<'c>) -> TxFuture<'a, T> + Send,
         T: Send,
     {
-        match &self.0 {
-            Backend::Sqlite(store) => store.transact(f).await,
-            Backend::Postgres(store) => store.transact(f).await,
+        self.backend.transact(f).await
+    }
+}
+
+impl Backend {
+    /// Runs `f` in one writing transaction; on error nothing of it remains.
+    async fn transact<T, F>(&self, f: F) -> Result<T, StoreError>
+    where
+        F: for<'a, 'c> FnOnce(&'a mut Tx<'c>) -> TxFuture<'a, T> + Send,
+        T: Send,
+    {
+        match self {
+            Self::Sqlite(store) => store.transact(f).await,
+            Self::Postgres(store) => store.transact(f).await,
         }
     }
 }
