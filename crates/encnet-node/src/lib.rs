@@ -13,6 +13,7 @@ mod clock;
 pub mod config;
 pub mod floor;
 mod http;
+mod seed;
 mod service;
 mod store;
 
@@ -27,6 +28,7 @@ use tokio::net::TcpListener;
 
 pub use audit::{verify_audit_chain, verify_data_dir, verify_database, AuditReport, ChainBreak};
 pub use config::{Config, LogFormat};
+pub use seed::{seed, SeedPlan};
 
 use backend::LocalBackend;
 use service::Node;
@@ -75,12 +77,7 @@ impl Server {
     /// Creates the data directory if needed, loads (or creates) the root key,
     /// opens the database and applies migrations.
     pub async fn open(config: &Config) -> Result<Self, NodeError> {
-        create_data_dir(&config.data_dir)?;
-        let root = match RootKey::from_env()? {
-            Some(root) => root,
-            None => RootKey::load_or_create(config.root_key_path())?.0,
-        };
-        let store = open_store(config).await?;
+        let (root, store) = open_parts(config).await?;
         let backend = LocalBackend::new(root.network_seal(config.at_rest.legacy_plaintext));
         let signer = Ed25519Signer::from_seed(*root.node_identity_seed());
         http::metrics::install();
@@ -118,6 +115,17 @@ pub async fn serve(
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> Result<(), NodeError> {
     Server::open(&config).await?.serve(listener, shutdown).await
+}
+
+/// The root key (from `ENCNET_ROOT_KEY` or the data directory, created on
+/// first start) and the migrated store.
+async fn open_parts(config: &Config) -> Result<(RootKey, Store), NodeError> {
+    create_data_dir(&config.data_dir)?;
+    let root = match RootKey::from_env()? {
+        Some(root) => root,
+        None => RootKey::load_or_create(config.root_key_path())?.0,
+    };
+    Ok((root, open_store(config).await?))
 }
 
 async fn open_store(config: &Config) -> Result<Store, NodeError> {

@@ -336,6 +336,30 @@ impl Store {
         .await
     }
 
+    /// Bulk load for growth tests (`encnet seed`): networks with their first
+    /// key, then audit entries chained as usual, in one transaction.
+    pub(crate) async fn seed_batch(
+        &self,
+        networks: Vec<(NetworkRecord, NewKey)>,
+        audit: Vec<AuditDraft>,
+    ) -> Result<(), StoreError> {
+        self.transact(move |tx| {
+            Box::pin(async move {
+                for (network, key) in &networks {
+                    if tx.insert_network(network).await? {
+                        tx.insert_key(&network.network_id, key, &network.created_at)
+                            .await?;
+                    }
+                }
+                for draft in audit {
+                    tx.append_audit(draft).await?;
+                }
+                Ok(())
+            })
+        })
+        .await
+    }
+
     /// Inserts a network with its first key version.
     pub(crate) async fn create_network(
         &self,
@@ -367,22 +391,17 @@ impl Store {
         self.transact(move |tx| {
             Box::pin(async move {
                 let now = clock::now_rfc3339();
-                let changed = tx
-                    .conn
-                    .execute(
-                        "UPDATE networks SET state = $1, updated_at = $2 \
+                tx.update_network(
+                    "UPDATE networks SET state = $1, updated_at = $2 \
                          WHERE network_id = $3 AND state = $4",
-                        &[
-                            Value::Text(change.to.as_str()),
-                            Value::Text(&now),
-                            Value::Text(&id),
-                            Value::Text(change.from.as_str()),
-                        ],
-                    )
-                    .await?;
-                if changed != 1 {
-                    return Err(StoreError::Conflict);
-                }
+                    &[
+                        Value::Text(change.to.as_str()),
+                        Value::Text(&now),
+                        Value::Text(&id),
+                        Value::Text(change.from.as_str()),
+                    ],
+                )
+                .await?;
                 tx.commit_decision(decision).await
             })
         })
@@ -400,23 +419,18 @@ impl Store {
         self.transact(move |tx| {
             Box::pin(async move {
                 let now = clock::now_rfc3339();
-                let changed = tx
-                    .conn
-                    .execute(
-                        "UPDATE networks SET key_version = $1, public_key = $2, updated_at = $3 \
+                tx.update_network(
+                    "UPDATE networks SET key_version = $1, public_key = $2, updated_at = $3 \
                          WHERE network_id = $4 AND key_version = $5 AND state = 'active'",
-                        &[
-                            Value::Int(query::to_i64(key.key_version)?),
-                            Value::Bytes(&key.public_key),
-                            Value::Text(&now),
-                            Value::Text(&id),
-                            Value::Int(query::to_i64(key.key_version.saturating_sub(1))?),
-                        ],
-                    )
-                    .await?;
-                if changed != 1 {
-                    return Err(StoreError::Conflict);
-                }
+                    &[
+                        Value::Int(query::to_i64(key.key_version)?),
+                        Value::Bytes(&key.public_key),
+                        Value::Text(&now),
+                        Value::Text(&id),
+                        Value::Int(query::to_i64(key.key_version.saturating_sub(1))?),
+                    ],
+                )
+                .await?;
                 tx.insert_key(&id, &key, &now).await?;
                 tx.commit_decision(decision).await
             })
@@ -436,18 +450,13 @@ impl Store {
             Box::pin(async move {
                 let now = clock::now_rfc3339();
                 let min = query::to_i64(min_version)?;
-                let changed = tx
-                    .conn
-                    .execute(
-                        "UPDATE networks SET min_decryption_version = $1, updated_at = $2 \
+                tx.update_network(
+                    "UPDATE networks SET min_decryption_version = $1, updated_at = $2 \
                          WHERE network_id = $3 AND min_decryption_version <= $1 \
                          AND key_version >= $1 AND state = 'active'",
-                        &[Value::Int(min), Value::Text(&now), Value::Text(&id)],
-                    )
-                    .await?;
-                if changed != 1 {
-                    return Err(StoreError::Conflict);
-                }
+                    &[Value::Int(min), Value::Text(&now), Value::Text(&id)],
+                )
+                .await?;
                 tx.commit_decision(decision).await
             })
         })
@@ -468,17 +477,11 @@ impl Store {
             .transact(move |tx| {
                 Box::pin(async move {
                     let now = clock::now_rfc3339();
-                    let changed = tx
-                        .conn
-                        .execute(
+                    tx.update_network(
                             "UPDATE networks SET state = 'destroyed', updated_at = $1 \
                              WHERE network_id = $2 AND state = $3",
                             &[Value::Text(&now), Value::Text(&id), Value::Text(from.as_str())],
-                        )
-                        .await?;
-                    if changed != 1 {
-                        return Err(StoreError::Conflict);
-                    }
+                        ).await?;
                     let overwrite = tx.conn.pick(
                         "UPDATE network_keys \
                          SET sealed_private_key = zeroblob(length(sealed_private_key)) \
