@@ -157,3 +157,65 @@ impl Config {
         self.data_dir.join(SQLITE_FILE)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn defaults_match_the_design() {
+        let config = Config::default();
+        assert_eq!(config.listen.to_string(), DEFAULT_LISTEN);
+        assert_eq!(config.data_dir, PathBuf::from(DEFAULT_DATA_DIR));
+        assert_eq!(config.database_url, None);
+        assert_eq!(config.at_rest.legacy_plaintext, LegacyPlaintext::Reject);
+        assert_eq!(config.max_ttl_secs, 300);
+    }
+
+    #[test]
+    fn environment_overrides_the_file() -> Result<(), Box<dyn std::error::Error>> {
+        let dir = tempfile::tempdir()?;
+        let path = dir.path().join("encnet.toml");
+        std::fs::write(
+            &path,
+            "listen = \"127.0.0.1:9000\"\ndata_dir = \"/srv/encnet\"\n\
+             [at_rest]\nlegacy_plaintext = \"allow\"\n",
+        )?;
+        let mut config = Config::from_file(&path)?;
+        assert_eq!(config.listen.port(), 9000);
+        assert_eq!(config.at_rest.legacy_plaintext, LegacyPlaintext::Allow);
+        config.apply_env(|name| match name {
+            "ENCNET_LISTEN" => Some("127.0.0.1:9100".to_owned()),
+            "ENCNET_LOG_FORMAT" => Some("json".to_owned()),
+            _ => None,
+        })?;
+        assert_eq!(config.listen.port(), 9100);
+        assert_eq!(config.data_dir, PathBuf::from("/srv/encnet"));
+        assert_eq!(config.log_format, LogFormat::Json);
+        Ok(())
+    }
+
+    #[test]
+    fn bad_sources_are_errors_not_panics() {
+        let mut config = Config::default();
+        let err = config.apply_env(|name| (name == "ENCNET_LISTEN").then(|| "nowhere".to_owned()));
+        assert!(matches!(
+            err,
+            Err(ConfigError::Env {
+                name: "ENCNET_LISTEN",
+                ..
+            })
+        ));
+        let dir = tempfile::tempdir().expect("temp dir");
+        let path = dir.path().join("bad.toml");
+        std::fs::write(&path, "listen = 5\nunknown = true\n").expect("write");
+        assert!(matches!(
+            Config::from_file(&path),
+            Err(ConfigError::Parse { .. })
+        ));
+        assert!(matches!(
+            Config::from_file(&dir.path().join("missing.toml")),
+            Err(ConfigError::Read { .. })
+        ));
+    }
+}

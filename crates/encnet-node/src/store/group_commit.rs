@@ -101,3 +101,89 @@ async fn apply(
     }
     Ok(results)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::super::{Location, NonceClaim, Store};
+    use super::*;
+
+    fn decision(issuer: &str, nonce: u8, expires_at: i64, now: i64) -> Decision {
+        Decision {
+            nonce: NonceClaim {
+                issuer: issuer.to_owned(),
+                nonce: vec![nonce; 16],
+                expires_at,
+            },
+            audit: AuditDraft {
+                requester: issuer.to_owned(),
+                outcome: "allowed".to_owned(),
+                ..AuditDraft::default()
+            },
+            now,
+        }
+    }
+
+    async fn store() -> (tempfile::TempDir, Store) {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let location = Location::Sqlite(dir.path().join("encnet.db"));
+        let store = Store::open(&location).await.expect("store opens");
+        (dir, store)
+    }
+
+    #[tokio::test]
+    async fn concurrent_decisions_share_commits_and_replays_lose() {
+        let (_dir, store) = store().await;
+        let store = Arc::new(store);
+        let now = 1_000;
+        let mut tasks = Vec::new();
+        // 50 distinct nonces, each submitted twice, all at once.
+        for i in 0..100u8 {
+            let store = store.clone();
+            tasks.push(tokio::spawn(async move {
+                store
+                    .record_allowed(decision("did:key:a", i % 50, now + 60, now))
+                    .await
+            }));
+        }
+        let mut allowed = 0;
+        let mut replays = 0;
+        for task in tasks {
+            match task.await.expect("task") {
+                Ok(_) => allowed += 1,
+                Err(StoreError::Replay) => replays += 1,
+                Err(other) => panic!("unexpected {other}"),
+            }
+        }
+        assert_eq!((allowed, replays), (50, 50));
+        let chain = store.audit_chain().await.expect("chain");
+        assert_eq!(chain.len(), 50);
+        let sequences: Vec<u64> = chain.iter().map(|r| r.entry.sequence).collect();
+        assert_eq!(sequences, (1..=50).collect::<Vec<_>>());
+    }
+
+    #[tokio::test]
+    async fn purge_drops_only_expired_nonces() {
+        let (_dir, store) = store().await;
+        let now = 1_000;
+        for (nonce, expires_at) in [(1u8, now - 1), (2, now), (3, now + 1), (4, now + 300)] {
+            store
+                .record_allowed(decision("did:key:b", nonce, expires_at, now - 10))
+                .await
+                .expect("recorded");
+        }
+        assert_eq!(store.purge_nonces(now).await.expect("purge"), 1);
+        for nonce in [2u8, 3, 4] {
+            assert!(store
+                .nonce_used("did:key:b", &[nonce; 16], now)
+                .await
+                .expect("read"));
+        }
+        // The purged (expired) nonce no longer blocks, and reuse is allowed.
+        assert!(!store
+            .nonce_used("did:key:b", &[1; 16], now)
+            .await
+            .expect("read"));
+        let sizes = store.table_sizes().await.expect("sizes");
+        assert_eq!((sizes.nonces, sizes.audit), (3, 4));
+    }
+}
