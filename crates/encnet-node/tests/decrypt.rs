@@ -207,6 +207,31 @@ async fn both_versions_decrypt_after_rotate(backend: Backend) {
     }
 }
 
+/// A decrypt fills the node's network cache; every later change must still
+/// be seen by the next decrypt.
+async fn changes_after_a_decrypt_are_seen(backend: Backend) {
+    let w = World::new(backend).await;
+    let (request, header) = w.request(&w.owner.signer, &[]);
+    w.expect_plaintext(&request, &header).await;
+    w.admin("revoke", vec![]).await;
+    let (_, header) = w.request(&w.owner.signer, &[]);
+    w.expect_decrypt_denied(&header, 403, "network_revoked")
+        .await;
+    w.admin("restore", vec![]).await;
+    let (request, header) = w.request(&w.owner.signer, &[]);
+    w.expect_plaintext(&request, &header).await;
+    w.admin("rotate", vec![]).await;
+    w.admin("retire", vec![("minDecryptionVersion", Ipld::Integer(2))])
+        .await;
+    let (_, header) = w.request(&w.owner.signer, &[]);
+    w.expect_decrypt_denied(&header, 403, "key_version_retired")
+        .await;
+    w.admin("destroy", vec![]).await;
+    let (_, header) = w.request(&w.owner.signer, &[]);
+    w.expect_decrypt_denied(&header, 410, "network_destroyed")
+        .await;
+}
+
 async fn retired_version_is_denied(backend: Backend) {
     let w = World::new(backend).await;
     w.admin("rotate", vec![]).await;
@@ -583,6 +608,7 @@ store_tests! {
     key_hash_policy_opens_only_that_envelope,
     both_versions_decrypt_after_rotate,
     retired_version_is_denied,
+    changes_after_a_decrypt_are_seen,
     same_invocation_twenty_times_in_parallel_is_allowed_once,
     rejects_wrong_audience,
     rejects_wrong_subject,

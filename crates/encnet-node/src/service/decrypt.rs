@@ -13,6 +13,7 @@ use subtle::ConstantTimeEq;
 
 use super::args::{bytes_arg, int_arg, string_arg, Args};
 use super::authz::{Authorized, Expectation};
+use super::cache::NetworkKey;
 use super::{Node, ServiceError};
 use crate::backend::{BackendError, Rewrap};
 use crate::store::NetworkRecord;
@@ -42,44 +43,41 @@ impl Node {
         };
         self.gated(bearer, expect, |auth, decision| async move {
             let args = DecryptArgs::parse(auth.args())?;
-            let record = self
-                .store
-                .network(network)
+            let network = self
+                .networks
+                .lookup(&self.store, network, args.key_version)
                 .await?
                 .ok_or(ServiceError::NetworkNotFound)?;
-            check_network(&record, &args)?;
+            check_network(&network.record, &args)?;
             check_key_hash(&args)?;
             let receiver = PublicKey::from_bytes(&args.receiver_key).map_err(key_error)?;
-            let wrapped_key = self.rewrap(&record, &args, &receiver, &auth).await?;
+            let wrapped_key = self.rewrap(&network, &args, &receiver, &auth)?;
             self.store.record_allowed(decision).await?;
-            self.sign_result(&record, &args, &auth, wrapped_key)
+            self.sign_result(&network.record, &args, &auth, wrapped_key)
         })
         .await
     }
 
-    async fn rewrap(
+    fn rewrap(
         &self,
-        record: &NetworkRecord,
+        network: &NetworkKey,
         args: &DecryptArgs,
         receiver: &PublicKey,
         auth: &Authorized,
     ) -> Result<Vec<u8>, ServiceError> {
-        let sealed = self
-            .store
-            .sealed_key(&record.network_id, args.key_version)
-            .await?
+        let sealed = network
+            .sealed
+            .as_deref()
             .ok_or(ServiceError::UnknownKeyVersion)?;
         let request = Rewrap {
-            network_id: &record.network_id,
+            network_id: &network.record.network_id,
             key_version: args.key_version,
             suite: args.alg,
             wrapped_key: &args.wrapped_key,
             receiver,
             invocation_cid: &auth.cid_bytes,
         };
-        self.backend
-            .rewrap(&sealed, &request)
-            .map_err(backend_error)
+        self.backend.rewrap(sealed, &request).map_err(backend_error)
     }
 
     fn sign_result(

@@ -4,6 +4,7 @@
 
 mod args;
 mod authz;
+mod cache;
 mod decrypt;
 mod error;
 mod network;
@@ -22,6 +23,7 @@ use authz::{Authorized, Authorizer, Expectation};
 /// Everything the routes need, shared behind an `Arc`.
 pub(crate) struct Node {
     store: Store,
+    networks: cache::NetworkCache,
     backend: LocalBackend,
     signer: Ed25519Signer,
     node_did: Did,
@@ -37,6 +39,7 @@ impl Node {
     ) -> Self {
         let node_did = signer.did();
         Self {
+            networks: cache::NetworkCache::new(store.is_sole_writer()),
             store,
             backend,
             authorizer: Authorizer::new(node_did.clone(), max_ttl_secs),

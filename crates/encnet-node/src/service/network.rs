@@ -117,6 +117,7 @@ impl Node {
             let record = self.active_network(network).await?;
             let key = self.backend.generate(network, record.key_version + 1);
             self.store.rotate(network, key, decision).await?;
+            self.networks.invalidate(network);
             self.descriptor(network).await
         })
         .await
@@ -142,6 +143,7 @@ impl Node {
                 )));
             }
             self.store.retire(network, min_version, decision).await?;
+            self.networks.invalidate(network);
             self.descriptor(network).await
         })
         .await
@@ -171,6 +173,7 @@ impl Node {
                 Transition::Destroy => self.store.destroy(network, change.from, decision).await?,
                 _ => self.store.change_state(network, change, decision).await?,
             };
+            self.networks.invalidate(network);
             self.descriptor(network).await
         })
         .await

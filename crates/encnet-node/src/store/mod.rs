@@ -545,6 +545,12 @@ impl Store {
         .await
     }
 
+    /// Whether this process is the database's only writer (SQLite), so it
+    /// sees every change and may cache what it reads.
+    pub(crate) fn is_sole_writer(&self) -> bool {
+        matches!(*self.backend, Backend::Sqlite(_))
+    }
+
     fn with_backend(backend: Backend) -> Self {
         let backend = Arc::new(backend);
         Self {

@@ -307,6 +307,19 @@ impl<'c> Tx<'c> {
         Ok(inserted == 1)
     }
 
+    /// Runs an `UPDATE` of one network row whose `WHERE` states what must
+    /// still hold; [`StoreError::Conflict`] when it no longer does.
+    pub(super) async fn update_network(
+        &mut self,
+        sql: &str,
+        params: &[Value<'_>],
+    ) -> Result<(), StoreError> {
+        match self.conn.execute(sql, params).await? {
+            1 => Ok(()),
+            _ => Err(StoreError::Conflict),
+        }
+    }
+
     /// Inserts one sealed key version.
     pub(super) async fn insert_key(
         &mut self,
