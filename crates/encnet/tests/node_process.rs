@@ -119,6 +119,25 @@ async fn decisions_survive_sigkill() {
     );
     let out = String::from_utf8_lossy(&verify.stdout);
     assert!(out.contains("audit chain ok"), "{out}");
+
+    // Editing one audit row makes `encnet audit verify` name that entry.
+    let db = sqlx::SqlitePool::connect_with(
+        sqlx::sqlite::SqliteConnectOptions::new().filename(data_dir.join("encnet.db")),
+    )
+    .await
+    .expect("open the node's database");
+    sqlx::query("UPDATE audit SET outcome = 'allowed' WHERE seq = 3")
+        .execute(&db)
+        .await
+        .expect("tamper with entry 3");
+    db.close().await;
+    let verify = audit_verify(&data_dir);
+    assert!(!verify.status.success());
+    let err = String::from_utf8_lossy(&verify.stderr);
+    assert!(
+        err.starts_with("error: audit chain broken at entry 3"),
+        "{err}"
+    );
 }
 
 #[test]
