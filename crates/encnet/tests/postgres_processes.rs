@@ -18,11 +18,7 @@ use encnet_ucan::{Container, Ed25519Signer, InvocationBuilder};
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 #[ignore = "not run: needs PostgreSQL (set ENCNET_TEST_DATABASE_URL, pass --ignored)"]
 async fn postgres_two_processes_share_one_database() {
-    let db = TestDatabase::create().await;
-    let root_key = root_key();
-    let temp = tempfile::tempdir().expect("temp dir");
-    let a = NodeProcess::start(&temp.path().join("a"), &db.url, &root_key);
-    let b = NodeProcess::start(&temp.path().join("b"), &db.url, &root_key);
+    let Cluster { db, a, b, _temp } = Cluster::start().await;
     assert_eq!(a.did, b.did, "one root key, one node DID");
 
     // A network created through A is usable through B.
@@ -69,11 +65,7 @@ async fn postgres_two_processes_share_one_database() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 #[ignore = "not run: needs PostgreSQL (set ENCNET_TEST_DATABASE_URL, pass --ignored)"]
 async fn postgres_sigkill_loses_no_acknowledged_decision() {
-    let db = TestDatabase::create().await;
-    let root_key = root_key();
-    let temp = tempfile::tempdir().expect("temp dir");
-    let a = NodeProcess::start(&temp.path().join("a"), &db.url, &root_key);
-    let b = NodeProcess::start(&temp.path().join("b"), &db.url, &root_key);
+    let Cluster { db, a, b, _temp } = Cluster::start().await;
     let owner = Ed25519Signer::generate();
     let descriptor = Client::new(&a.url)
         .create_network(&owner, "load", None)
@@ -142,6 +134,30 @@ async fn postgres_sigkill_loses_no_acknowledged_decision() {
     let verify = audit_verify(&db.url);
     assert!(verify.contains("audit chain ok"), "{verify}");
     db.drop_schema().await;
+}
+
+/// Two node processes A and B on one fresh schema, with one root key.
+struct Cluster {
+    db: TestDatabase,
+    a: NodeProcess,
+    b: NodeProcess,
+    _temp: tempfile::TempDir,
+}
+
+impl Cluster {
+    async fn start() -> Self {
+        let db = TestDatabase::create().await;
+        let root_key = root_key();
+        let temp = tempfile::tempdir().expect("temp dir");
+        let a = NodeProcess::start(&temp.path().join("a"), &db.url, &root_key);
+        let b = NodeProcess::start(&temp.path().join("b"), &db.url, &root_key);
+        Self {
+            db,
+            a,
+            b,
+            _temp: temp,
+        }
+    }
 }
 
 /// A running `encnet serve` child on a shared database.

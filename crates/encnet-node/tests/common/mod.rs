@@ -340,11 +340,24 @@ impl Drop for TestDatabase {
                 .build()
                 .expect("runtime");
             runtime.block_on(async {
-                let admin = sqlx::PgPool::connect(&admin_url).await?;
-                sqlx::query(&format!("DROP SCHEMA IF EXISTS {schema} CASCADE"))
-                    .execute(&admin)
+                use sqlx::Connection;
+                let mut admin = sqlx::PgConnection::connect(&admin_url).await?;
+                // The node may still hold a transaction open on the test's
+                // runtime, which this drop is blocking: end its sessions.
+                sqlx::query(
+                    "SELECT pg_terminate_backend(pid) FROM pg_stat_activity \
+                     WHERE application_name = $1",
+                )
+                .bind(&schema)
+                .execute(&mut admin)
+                .await?;
+                sqlx::query("SET lock_timeout = '10s'")
+                    .execute(&mut admin)
                     .await?;
-                admin.close().await;
+                sqlx::query(&format!("DROP SCHEMA IF EXISTS {schema} CASCADE"))
+                    .execute(&mut admin)
+                    .await?;
+                admin.close().await?;
                 Ok::<_, sqlx::Error>(())
             })
         })
@@ -355,10 +368,11 @@ impl Drop for TestDatabase {
     }
 }
 
-/// `url` with `schema` first on the search path of every connection.
+/// `url` with `schema` first on the search path of every connection, whose
+/// sessions are named after it.
 pub fn with_schema(url: &str, schema: &str) -> String {
     let separator = if url.contains('?') { '&' } else { '?' };
-    format!("{url}{separator}options=-csearch_path%3D{schema}")
+    format!("{url}{separator}options=-csearch_path%3D{schema}&application_name={schema}")
 }
 
 async fn answer(response: reqwest::Response) -> (u16, Value) {
