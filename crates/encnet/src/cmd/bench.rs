@@ -22,7 +22,7 @@ use hdrhistogram::Histogram;
 use indicatif::{ProgressBar, ProgressStyle};
 use serde::Serialize;
 
-use super::client::{now, write_private};
+use super::client::{now, parse_duration, write_private};
 use crate::error::CliError;
 
 /// Benchmarks.
@@ -387,22 +387,4 @@ fn print_report(report: &Report, json: bool) {
     if let (Some(floor), Some(ratio)) = (report.floor_ops_per_sec, report.throughput_over_floor) {
         println!("floor       {floor:.0} ops/s (in-process, one thread)  node/floor = {ratio:.2}");
     }
-}
-
-fn parse_duration(text: &str) -> Result<Duration, String> {
-    let (number, unit) = text.split_at(
-        text.find(|c: char| !c.is_ascii_digit() && c != '.')
-            .unwrap_or(text.len()),
-    );
-    let value: f64 = number
-        .parse()
-        .map_err(|_| format!("{text:?} is not a duration like 30s"))?;
-    let secs = match unit {
-        "" | "s" => value,
-        "ms" => value / 1000.0,
-        "m" => value * 60.0,
-        "h" => value * 3600.0,
-        _ => return Err(format!("unknown unit in {text:?} (use ms, s, m or h)")),
-    };
-    Duration::try_from_secs_f64(secs).map_err(|_| format!("{text:?} is out of range"))
 }

@@ -10,7 +10,7 @@ use encnet_core::InlineEnvelope;
 use encnet_ucan::Did;
 
 use crate::cmd::client::{
-    block_on, chain_text, client, now, read_chain, read_input, write_output, KeyArg,
+    block_on, chain_text, client, now, parse_duration, read_chain, read_input, write_output, KeyArg,
 };
 use crate::cmd::network::owner_of;
 use crate::error::CliError;
@@ -104,7 +104,7 @@ pub(crate) fn run(args: DelegateArgs) -> Result<ExitCode, CliError> {
         owner: &owner,
         network: &args.network,
         command: &command,
-        expires_at: now().saturating_add(parse_duration(&args.expires)?),
+        expires_at: now().saturating_add(expires_in(&args.expires)?),
         only: &only,
     };
     chain.push(delegate(&signer, &audience, &grant)?);
@@ -146,26 +146,12 @@ fn command_path(name: &str) -> Result<String, CliError> {
     Ok(path.to_owned())
 }
 
-/// Seconds in `90m`, `24h`, `7d`, …
-fn parse_duration(text: &str) -> Result<i64, CliError> {
-    let bad = || {
-        CliError::Usage(format!(
-            "--expires {text:?}: expected a number and s, m, h, d or w"
-        ))
-    };
-    let split = text.find(|c: char| !c.is_ascii_digit()).ok_or_else(bad)?;
-    let (number, unit) = text.split_at(split);
-    let number: i64 = number.parse().map_err(|_| bad())?;
-    let unit = match unit {
-        "s" => 1,
-        "m" => 60,
-        "h" => 3600,
-        "d" => 86_400,
-        "w" => 604_800,
-        _ => return Err(bad()),
-    };
-    match number.checked_mul(unit) {
-        Some(seconds) if seconds > 0 => Ok(seconds),
-        _ => Err(bad()),
-    }
+/// `--expires` (`90m`, `24h`, `7d`, …) in seconds.
+fn expires_in(text: &str) -> Result<i64, CliError> {
+    let duration =
+        parse_duration(text).map_err(|err| CliError::Usage(format!("--expires {err}")))?;
+    i64::try_from(duration.as_secs())
+        .ok()
+        .filter(|secs| *secs > 0)
+        .ok_or_else(|| CliError::Usage(format!("--expires {text:?}: out of range")))
 }
