@@ -1,58 +1,21 @@
 //! `encnet serve` as a child process: start-up, graceful shutdown, and
 //! durability across SIGKILL.
 
-use std::io::{BufRead, BufReader};
+mod common;
+
+use std::ffi::OsStr;
 use std::path::Path;
-use std::process::{Child, Command, Stdio};
+use std::process::Command;
 
 use encnet_client::{encrypt, Client};
 use encnet_ucan::Ed25519Signer;
 
-/// A running `encnet serve` child and its URL.
-struct NodeProcess {
-    child: Child,
-    url: String,
-}
+use common::ServeProcess;
 
-impl NodeProcess {
-    fn start(data_dir: &Path) -> Self {
-        let mut child = Command::new(env!("CARGO_BIN_EXE_encnet"))
-            .args(["serve", "--listen", "127.0.0.1:0", "--data-dir"])
-            .arg(data_dir)
-            .env_remove("ENCNET_ROOT_KEY")
-            .stdout(Stdio::piped())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("encnet serve starts");
-        let stdout = child.stdout.take().expect("stdout piped");
-        let mut line = String::new();
-        BufReader::new(stdout)
-            .read_line(&mut line)
-            .expect("start-up line");
-        // "encnet node did:key:… listening on http://127.0.0.1:PORT"
-        let url = line
-            .split_whitespace()
-            .last()
-            .expect("a URL on the start-up line")
-            .to_owned();
-        assert!(line.starts_with("encnet node did:key:z6Mk"), "{line}");
-        Self { child, url }
-    }
-
-    fn kill(mut self) {
-        self.child.kill().expect("SIGKILL");
-        self.child.wait().expect("reaped");
-    }
-
-    fn terminate(mut self) -> std::process::ExitStatus {
-        let pid = self.child.id().to_string();
-        let sent = Command::new("kill")
-            .args(["-TERM", &pid])
-            .status()
-            .expect("kill");
-        assert!(sent.success());
-        self.child.wait().expect("exits")
-    }
+/// `encnet serve` on `data_dir`, with neither a root key nor a config from
+/// the environment.
+fn start_node(data_dir: &Path) -> ServeProcess {
+    ServeProcess::spawn(&[OsStr::new("--data-dir"), data_dir.as_os_str()], &[])
 }
 
 fn audit_verify(data_dir: &Path) -> std::process::Output {
@@ -69,7 +32,7 @@ async fn decisions_survive_sigkill() {
     let data_dir = temp.path().join("data");
     let owner = Ed25519Signer::generate();
 
-    let node = NodeProcess::start(&data_dir);
+    let node = start_node(&data_dir);
     let client = Client::new(&node.url);
     let descriptor = client
         .create_network(&owner, "durable", None)
@@ -95,7 +58,7 @@ async fn decisions_survive_sigkill() {
     assert_eq!(post_status(&path, &header).await, 200);
     node.kill();
 
-    let node = NodeProcess::start(&data_dir);
+    let node = start_node(&data_dir);
     let path = format!("{}/v1/networks/{}/decrypt", node.url, descriptor.network_id);
     assert_eq!(
         post_status(&path, &header).await,
@@ -145,7 +108,7 @@ fn serve_creates_a_private_root_key_and_audit_verify_fails_cleanly() {
     use std::os::unix::fs::PermissionsExt;
     let temp = tempfile::tempdir().expect("temp dir");
     let data_dir = temp.path().join("data");
-    let node = NodeProcess::start(&data_dir);
+    let node = start_node(&data_dir);
     let mode = std::fs::metadata(data_dir.join("root.key"))
         .expect("root.key")
         .permissions()

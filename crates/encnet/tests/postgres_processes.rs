@@ -5,15 +5,19 @@
 //! Ignored unless asked for: with a PostgreSQL server, run
 //! `ENCNET_TEST_DATABASE_URL=postgres://… cargo test -p encnet --test postgres_processes -- --ignored`.
 
+mod common;
+
 use std::collections::{BTreeMap, HashSet};
-use std::io::{BufRead, BufReader};
+use std::ffi::OsStr;
 use std::path::Path;
-use std::process::{Child, Command, Stdio};
+use std::process::Command;
 
 use encnet_client::decrypt::DecryptRequest;
 use encnet_client::{encrypt, Client};
 use encnet_core::InlineEnvelope;
 use encnet_ucan::{Container, Ed25519Signer, InvocationBuilder};
+
+use common::ServeProcess;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 #[ignore = "not run: needs PostgreSQL (set ENCNET_TEST_DATABASE_URL, pass --ignored)"]
@@ -55,8 +59,8 @@ async fn postgres_two_processes_share_one_database() {
     assert_eq!(outcomes.iter().filter(|o| *o == "allowed").count(), 1);
     assert_eq!(outcomes.len(), 40, "one audit entry per request");
 
-    a.terminate();
-    b.terminate();
+    assert!(a.terminate().success());
+    assert!(b.terminate().success());
     let verify = audit_verify(&db.url);
     assert!(verify.contains("audit chain ok"), "{verify}");
     db.drop_schema().await;
@@ -130,7 +134,7 @@ async fn postgres_sigkill_loses_no_acknowledged_decision() {
             );
         }
     }
-    b.terminate();
+    assert!(b.terminate().success());
     let verify = audit_verify(&db.url);
     assert!(verify.contains("audit chain ok"), "{verify}");
     db.drop_schema().await;
@@ -139,8 +143,8 @@ async fn postgres_sigkill_loses_no_acknowledged_decision() {
 /// Two node processes A and B on one fresh schema, with one root key.
 struct Cluster {
     db: TestDatabase,
-    a: NodeProcess,
-    b: NodeProcess,
+    a: ServeProcess,
+    b: ServeProcess,
     _temp: tempfile::TempDir,
 }
 
@@ -149,8 +153,8 @@ impl Cluster {
         let db = TestDatabase::create().await;
         let root_key = root_key();
         let temp = tempfile::tempdir().expect("temp dir");
-        let a = NodeProcess::start(&temp.path().join("a"), &db.url, &root_key);
-        let b = NodeProcess::start(&temp.path().join("b"), &db.url, &root_key);
+        let a = start_node(&temp.path().join("a"), &db.url, &root_key);
+        let b = start_node(&temp.path().join("b"), &db.url, &root_key);
         Self {
             db,
             a,
@@ -160,58 +164,17 @@ impl Cluster {
     }
 }
 
-/// A running `encnet serve` child on a shared database.
-struct NodeProcess {
-    child: Child,
-    url: String,
-    did: String,
-}
-
-impl NodeProcess {
-    fn start(data_dir: &Path, database_url: &str, root_key: &str) -> Self {
-        let mut child = Command::new(env!("CARGO_BIN_EXE_encnet"))
-            .args(["serve", "--listen", "127.0.0.1:0", "--database-url"])
-            .arg(database_url)
-            .arg("--data-dir")
-            .arg(data_dir)
-            .env("ENCNET_ROOT_KEY", root_key)
-            .env_remove("ENCNET_CONFIG")
-            .stdout(Stdio::piped())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("encnet serve starts");
-        let mut line = String::new();
-        BufReader::new(child.stdout.take().expect("stdout piped"))
-            .read_line(&mut line)
-            .expect("start-up line");
-        // "encnet node did:key:… listening on http://127.0.0.1:PORT"
-        let words: Vec<&str> = line.split_whitespace().collect();
-        assert!(line.starts_with("encnet node did:key:z6Mk"), "{line}");
-        Self {
-            url: words.last().expect("URL").to_string(),
-            did: words[2].to_owned(),
-            child,
-        }
-    }
-
-    fn kill(mut self) {
-        self.child.kill().expect("SIGKILL");
-        self.child.wait().expect("reaped");
-    }
-
-    fn terminate(mut self) {
-        let pid = self.child.id().to_string();
-        let sent = Command::new("kill").args(["-TERM", &pid]).status();
-        assert!(sent.expect("kill runs").success());
-        assert!(self.child.wait().expect("exits").success());
-    }
-}
-
-impl Drop for NodeProcess {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
+/// `encnet serve` on the shared database with the shared root key.
+fn start_node(data_dir: &Path, database_url: &str, root_key: &str) -> ServeProcess {
+    ServeProcess::spawn(
+        &[
+            OsStr::new("--database-url"),
+            OsStr::new(database_url),
+            OsStr::new("--data-dir"),
+            data_dir.as_os_str(),
+        ],
+        &[("ENCNET_ROOT_KEY", Some(root_key))],
+    )
 }
 
 /// A schema of its own in the database of `ENCNET_TEST_DATABASE_URL`.

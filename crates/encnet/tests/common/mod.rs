@@ -3,13 +3,76 @@
 
 #![allow(dead_code)] // each test file uses part of this module
 
+use std::ffi::OsStr;
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Output, Stdio};
+use std::process::{Child, Command, ExitStatus, Output, Stdio};
+
+/// A running `encnet serve` child on 127.0.0.1:0; killed when dropped.
+pub(crate) struct ServeProcess {
+    child: Child,
+    pub(crate) url: String,
+    pub(crate) did: String,
+}
+
+impl ServeProcess {
+    /// `encnet serve --listen 127.0.0.1:0 ARGS…` with `env` set (a `None`
+    /// value removes the variable); waits for the start-up line
+    /// `encnet node <did> listening on <url>`.
+    pub(crate) fn spawn<A: AsRef<OsStr>>(args: &[A], env: &[(&str, Option<&str>)]) -> Self {
+        let mut command = Command::new(env!("CARGO_BIN_EXE_encnet"));
+        command
+            .args(["serve", "--listen", "127.0.0.1:0"])
+            .args(args)
+            .env_remove("ENCNET_ROOT_KEY")
+            .env_remove("ENCNET_CONFIG")
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null());
+        for (name, value) in env {
+            match value {
+                Some(value) => command.env(name, value),
+                None => command.env_remove(name),
+            };
+        }
+        let mut child = command.spawn().expect("encnet serve starts");
+        let mut line = String::new();
+        BufReader::new(child.stdout.take().expect("stdout piped"))
+            .read_line(&mut line)
+            .expect("start-up line");
+        assert!(line.starts_with("encnet node did:key:z6Mk"), "{line}");
+        let words: Vec<&str> = line.split_whitespace().collect();
+        Self {
+            url: words.last().expect("URL").to_string(),
+            did: words.get(2).expect("DID").to_string(),
+            child,
+        }
+    }
+
+    /// SIGKILL, then reap.
+    pub(crate) fn kill(mut self) {
+        self.child.kill().expect("SIGKILL");
+        self.child.wait().expect("reaped");
+    }
+
+    /// SIGTERM; answers the exit status once the node has drained.
+    pub(crate) fn terminate(mut self) -> ExitStatus {
+        let pid = self.child.id().to_string();
+        let sent = Command::new("kill").args(["-TERM", &pid]).status();
+        assert!(sent.expect("kill runs").success());
+        self.child.wait().expect("exits")
+    }
+}
+
+impl Drop for ServeProcess {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
 
 /// A running node and a scratch directory for the client's files.
 pub(crate) struct Node {
-    child: Child,
+    _process: ServeProcess,
     pub(crate) url: String,
     pub(crate) dir: tempfile::TempDir,
 }
@@ -17,22 +80,13 @@ pub(crate) struct Node {
 impl Node {
     pub(crate) fn start() -> Self {
         let dir = tempfile::tempdir().expect("temp dir");
-        let mut child = Command::new(env!("CARGO_BIN_EXE_encnet"))
-            .args(["serve", "--listen", "127.0.0.1:0", "--data-dir"])
-            .arg(dir.path().join("node-data"))
-            .env_remove("ENCNET_ROOT_KEY")
-            .env_remove("ENCNET_CONFIG")
-            .stdout(Stdio::piped())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("encnet serve starts");
-        let mut line = String::new();
-        BufReader::new(child.stdout.take().expect("stdout piped"))
-            .read_line(&mut line)
-            .expect("start-up line");
-        assert!(line.starts_with("encnet node did:key:"), "{line}");
-        let url = line.split_whitespace().last().expect("URL").to_owned();
-        Self { child, url, dir }
+        let data_dir = dir.path().join("node-data");
+        let process = ServeProcess::spawn(&[OsStr::new("--data-dir"), data_dir.as_os_str()], &[]);
+        Self {
+            url: process.url.clone(),
+            _process: process,
+            dir,
+        }
     }
 
     /// `encnet ARGS…` in the scratch directory, talking to this node.
@@ -73,13 +127,6 @@ impl Node {
             .ok()
             .trim()
             .to_owned()
-    }
-}
-
-impl Drop for Node {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
     }
 }
 
