@@ -14,8 +14,8 @@ pub const DEFAULT_DATA_DIR: &str = "./encnet-data";
 /// File name of the embedded SQLite database in the data directory.
 pub const SQLITE_FILE: &str = "encnet.db";
 
-/// Everything `encnet serve` needs.
-#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+/// Everything `encnet serve` needs. `Debug` masks a database password.
+#[derive(Clone, PartialEq, Eq, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct Config {
     /// Address to listen on.
@@ -78,6 +78,36 @@ pub enum ConfigError {
         /// What is wrong.
         message: String,
     },
+}
+
+impl std::fmt::Debug for Config {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Config")
+            .field("listen", &self.listen)
+            .field("data_dir", &self.data_dir)
+            .field(
+                "database_url",
+                &self.database_url.as_deref().map(redact_url),
+            )
+            .field("log_format", &self.log_format)
+            .field("at_rest", &self.at_rest)
+            .field("max_ttl_secs", &self.max_ttl_secs)
+            .finish()
+    }
+}
+
+/// The URL without its password, for messages and `Debug`.
+pub(crate) fn redact_url(url: &str) -> String {
+    match (url.find("://"), url.rfind('@')) {
+        (Some(scheme), Some(at)) if at > scheme => {
+            let userinfo = &url[scheme + 3..at];
+            match userinfo.split_once(':') {
+                Some((user, _)) => format!("{}{user}:***{}", &url[..scheme + 3], &url[at..]),
+                None => url.to_owned(),
+            }
+        }
+        _ => url.to_owned(),
+    }
 }
 
 impl Default for Config {
@@ -193,6 +223,20 @@ mod tests {
         assert_eq!(config.data_dir, PathBuf::from("/srv/encnet"));
         assert_eq!(config.log_format, LogFormat::Json);
         Ok(())
+    }
+
+    #[test]
+    fn debug_output_masks_the_database_password() {
+        let config = Config {
+            database_url: Some("postgres://encnet:s3cret@db.internal:5432/encnet".to_owned()),
+            ..Config::default()
+        };
+        let text = format!("{config:?}");
+        assert!(!text.contains("s3cret"), "{text}");
+        assert!(
+            text.contains("postgres://encnet:***@db.internal:5432/encnet"),
+            "{text}"
+        );
     }
 
     #[test]

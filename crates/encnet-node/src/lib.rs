@@ -141,23 +141,8 @@ async fn open_store(config: &Config) -> Result<Store, NodeError> {
 fn store_location(database_url: Option<&str>, data_dir: &Path) -> Result<Location, NodeError> {
     match database_url {
         None => Ok(Location::Sqlite(data_dir.join(config::SQLITE_FILE))),
-        Some(url) => {
-            Location::parse(url).ok_or_else(|| NodeError::UnsupportedDatabase(redact(url)))
-        }
-    }
-}
-
-/// The URL without its password, for messages.
-fn redact(url: &str) -> String {
-    match (url.find("://"), url.rfind('@')) {
-        (Some(scheme), Some(at)) if at > scheme => {
-            let userinfo = &url[scheme + 3..at];
-            match userinfo.split_once(':') {
-                Some((user, _)) => format!("{}{user}:***{}", &url[..scheme + 3], &url[at..]),
-                None => url.to_owned(),
-            }
-        }
-        _ => url.to_owned(),
+        Some(url) => Location::parse(url)
+            .ok_or_else(|| NodeError::UnsupportedDatabase(config::redact_url(url))),
     }
 }
 
