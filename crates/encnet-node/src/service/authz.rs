@@ -105,9 +105,21 @@ impl Authorizer {
         if let Some(network) = &network {
             audit.network = network.to_string();
         }
-        self.check_chain(store, &invocation, &proofs, now).await?;
+        if invocation.payload.prf.len() > MAX_CHAIN {
+            return Err(ServiceError::ChainTooLong(MAX_CHAIN));
+        }
+        let cited: Vec<String> = invocation.payload.prf.iter().map(Cid::to_string).collect();
+        let stored = store
+            .freshness(
+                invocation.payload.iss.as_str(),
+                &invocation.payload.nonce,
+                now,
+                &cited,
+            )
+            .await?;
+        self.check_chain(&invocation, &proofs, now, &stored.revoked)?;
         self.check_lifetime(&invocation, now)?;
-        check_nonce(store, &invocation, now).await?;
+        check_nonce(&invocation, stored.nonce_used)?;
 
         let cid_bytes = invocation.cid.to_bytes();
         Ok(Authorized {
@@ -117,20 +129,14 @@ impl Authorizer {
         })
     }
 
-    async fn check_chain(
+    fn check_chain(
         &self,
-        store: &Store,
         invocation: &Signed<Invocation>,
         proofs: &chain::ProofStore,
         now: i64,
+        revoked: &HashSet<String>,
     ) -> Result<(), ServiceError> {
-        if invocation.payload.prf.len() > MAX_CHAIN {
-            return Err(ServiceError::ChainTooLong(MAX_CHAIN));
-        }
-        let cited: Vec<String> = invocation.payload.prf.iter().map(Cid::to_string).collect();
-        let revoked: HashSet<Cid> = store
-            .revoked_among(&cited)
-            .await?
+        let revoked: HashSet<Cid> = revoked
             .iter()
             .filter_map(|text| Cid::try_from(text.as_str()).ok())
             .collect();
@@ -204,21 +210,14 @@ fn check_network(
     Ok(Some(network))
 }
 
-async fn check_nonce(
-    store: &Store,
-    invocation: &Signed<Invocation>,
-    now: i64,
-) -> Result<(), ServiceError> {
+fn check_nonce(invocation: &Signed<Invocation>, used: bool) -> Result<(), ServiceError> {
     let nonce = &invocation.payload.nonce;
     if nonce.len() < MIN_NONCE_BYTES {
         return Err(ServiceError::BadRequest(format!(
             "nonce shorter than {MIN_NONCE_BYTES} bytes"
         )));
     }
-    if store
-        .nonce_used(invocation.payload.iss.as_str(), nonce, now)
-        .await?
-    {
+    if used {
         return Err(ServiceError::Replay);
     }
     Ok(())

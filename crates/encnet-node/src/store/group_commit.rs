@@ -10,7 +10,7 @@ use encnet_core::api::AuditRecord;
 use tokio::sync::{mpsc, oneshot};
 
 use super::query::Tx;
-use super::{AuditDraft, Backend, Decision, StoreError};
+use super::{AuditDraft, Backend, Decision, NonceClaim, StoreError};
 
 /// Most writes committed together.
 const MAX_BATCH: usize = 256;
@@ -23,6 +23,15 @@ pub(super) enum Write {
     Allowed(Decision),
     /// Record a denial.
     Denied(AuditDraft),
+}
+
+impl Write {
+    fn decision(&self) -> Option<&Decision> {
+        match self {
+            Self::Allowed(decision) => Some(decision),
+            Self::Denied(_) => None,
+        }
+    }
 }
 
 struct Pending {
@@ -61,6 +70,8 @@ async fn commit_batches(backend: Arc<Backend>, mut pending: mpsc::Receiver<Pendi
     while pending.recv_many(&mut batch, MAX_BATCH).await > 0 {
         let (writes, replies): (Vec<Write>, Vec<_>) =
             batch.drain(..).map(|p| (p.write, p.reply)).unzip();
+        metrics::counter!("encnet_group_commits_total").increment(1);
+        metrics::counter!("encnet_group_commit_writes_total").increment(writes.len() as u64);
         match backend
             .transact(move |tx| Box::pin(apply(tx, writes)))
             .await
@@ -81,23 +92,44 @@ async fn commit_batches(backend: Arc<Backend>, mut pending: mpsc::Receiver<Pendi
     }
 }
 
-/// Applies `writes` in order. A replayed nonce refuses only its own write
-/// (it changed nothing); any other error aborts the whole transaction.
+/// Applies `writes` in order: first every nonce, in one statement per run
+/// of rows, then every audit entry the same way. A replayed nonce refuses
+/// only its own write (it changed nothing); any other error aborts the whole
+/// transaction.
 async fn apply(
     tx: &mut Tx<'_>,
     writes: Vec<Write>,
 ) -> Result<Vec<Result<AuditRecord, StoreError>>, StoreError> {
-    let mut results = Vec::with_capacity(writes.len());
-    for write in writes {
-        let result = match write {
-            Write::Allowed(decision) => tx.commit_decision(decision).await,
-            Write::Denied(draft) => tx.append_audit(draft).await,
-        };
-        match result {
-            Err(StoreError::Replay) => results.push(Err(StoreError::Replay)),
-            Err(other) => return Err(other),
-            Ok(record) => results.push(Ok(record)),
-        }
+    let decisions = writes.iter().filter_map(Write::decision);
+    let claims: Vec<&NonceClaim> = decisions.clone().map(|d| &d.nonce).collect();
+    let now = decisions.map(|d| d.now).min().unwrap_or_default();
+    let mut consumed = tx.claim_nonces(&claims, now).await?.into_iter();
+    // For each write, whether it proceeds to the chain.
+    let proceeds: Vec<bool> = writes
+        .iter()
+        .map(|write| match write {
+            Write::Allowed(_) => consumed.next().unwrap_or(false),
+            Write::Denied(_) => true,
+        })
+        .collect();
+    let drafts = writes
+        .into_iter()
+        .zip(&proceeds)
+        .filter(|(_, proceeds)| **proceeds)
+        .map(|(write, _)| match write {
+            Write::Allowed(decision) => decision.audit,
+            Write::Denied(draft) => draft,
+        })
+        .collect();
+    let mut records = tx.append_audits(drafts).await?.into_iter();
+    let mut results = Vec::with_capacity(proceeds.len());
+    for proceeds in proceeds {
+        results.push(match proceeds {
+            true => Ok(records
+                .next()
+                .ok_or_else(|| StoreError::Corrupt("audit record missing".to_owned()))?),
+            false => Err(StoreError::Replay),
+        });
     }
     Ok(results)
 }
@@ -172,18 +204,21 @@ mod tests {
                 .expect("recorded");
         }
         assert_eq!(store.purge_nonces(now).await.expect("purge"), 1);
-        for nonce in [2u8, 3, 4] {
-            assert!(store
-                .nonce_used("did:key:b", &[nonce; 16], now)
-                .await
-                .expect("read"));
-        }
-        // The purged (expired) nonce no longer blocks, and reuse is allowed.
-        assert!(!store
-            .nonce_used("did:key:b", &[1; 16], now)
-            .await
-            .expect("read"));
         let sizes = store.table_sizes().await.expect("sizes");
         assert_eq!((sizes.nonces, sizes.audit), (3, 4));
+        // The unexpired nonces still refuse a second claim; the purged
+        // (expired) one may be claimed again.
+        for nonce in [2u8, 3, 4] {
+            let again = store
+                .record_allowed(decision("did:key:b", nonce, now + 300, now))
+                .await;
+            assert!(matches!(again, Err(StoreError::Replay)), "nonce {nonce}");
+        }
+        store
+            .record_allowed(decision("did:key:b", 1, now + 300, now))
+            .await
+            .expect("an expired nonce is claimed again");
+        let sizes = store.table_sizes().await.expect("sizes");
+        assert_eq!((sizes.nonces, sizes.audit), (4, 5));
     }
 }

@@ -6,6 +6,7 @@
 //! ([`sqlite`], [`postgres`]) only open connections and run transactions.
 
 mod group_commit;
+mod memory;
 mod postgres;
 mod query;
 mod sqlite;
@@ -116,6 +117,15 @@ pub(crate) struct StateChange {
     pub(crate) to: NetworkState,
 }
 
+/// The stored state an invocation's check depends on.
+#[derive(Debug, Default)]
+pub(crate) struct Freshness {
+    /// `(issuer, nonce)` is held by an unexpired invocation.
+    pub(crate) nonce_used: bool,
+    /// The cited delegations (by CID text) that are revoked.
+    pub(crate) revoked: HashSet<String>,
+}
+
 /// Table sizes reported on `/metrics`.
 #[derive(Debug, Clone, Copy, Default)]
 pub(crate) struct TableSizes {
@@ -154,6 +164,8 @@ pub(crate) struct Store {
     group: GroupCommit,
 }
 
+// One per process, behind an `Arc`: the variants' sizes do not matter.
+#[allow(clippy::large_enum_variant)]
 enum Backend {
     Sqlite(SqliteStore),
     Postgres(PgStore),
@@ -253,46 +265,44 @@ impl Store {
         Ok(row.map(|(sealed,)| sealed))
     }
 
-    /// Whether `(issuer, nonce)` is held by an unexpired invocation.
-    pub(crate) async fn nonce_used(
+    /// What the capability check reads: whether `(issuer, nonce)` is held
+    /// by an unexpired invocation, and which of `cids` are revoked. SQLite
+    /// answers from the writer's memory (see [`memory`]); PostgreSQL, which
+    /// other processes write too, reads both in one statement.
+    pub(crate) async fn freshness(
         &self,
         issuer: &str,
         nonce: &[u8],
         now: i64,
-    ) -> Result<bool, StoreError> {
-        let mut reader = self.reader().await?;
-        reader
-            .conn()
-            .exists(
-                "SELECT 1 FROM nonces WHERE issuer = $1 AND nonce = $2 AND expires_at >= $3",
-                &[Value::Text(issuer), Value::Bytes(nonce), Value::Int(now)],
-            )
-            .await
-    }
-
-    /// Those of `cids` that are revoked.
-    pub(crate) async fn revoked_among(
-        &self,
         cids: &[String],
-    ) -> Result<HashSet<String>, StoreError> {
-        let mut revoked = HashSet::new();
-        if cids.is_empty() {
-            return Ok(revoked);
+    ) -> Result<Freshness, StoreError> {
+        if let Backend::Sqlite(store) = &*self.backend {
+            return Ok(store.memory().freshness(issuer, nonce, now, cids));
+        }
+        let mut sql = "SELECT 'nonce' AS kind, '' AS cid FROM nonces \
+                       WHERE issuer = $1 AND nonce = $2 AND expires_at >= $3"
+            .to_owned();
+        let mut params = vec![Value::Text(issuer), Value::Bytes(nonce), Value::Int(now)];
+        if !cids.is_empty() {
+            let list: Vec<String> = (4..4 + cids.len()).map(|n| format!("${n}")).collect();
+            sql.push_str(&format!(
+                " UNION ALL SELECT 'revoked', cid FROM revocations WHERE cid IN ({})",
+                list.join(", ")
+            ));
+            params.extend(cids.iter().map(|cid| Value::Text(cid)));
         }
         let mut reader = self.reader().await?;
-        let mut conn = reader.conn();
-        for cid in cids {
-            if conn
-                .exists(
-                    "SELECT 1 FROM revocations WHERE cid = $1",
-                    &[Value::Text(cid)],
-                )
-                .await?
-            {
-                revoked.insert(cid.clone());
+        let rows: Vec<(String, String)> = reader.conn().fetch_all(&sql, &params).await?;
+        let mut freshness = Freshness::default();
+        for (kind, cid) in rows {
+            match kind.as_str() {
+                "nonce" => freshness.nonce_used = true,
+                _ => {
+                    freshness.revoked.insert(cid);
+                }
             }
         }
-        Ok(revoked)
+        Ok(freshness)
     }
 
     /// Row counts of the nonce and audit tables.
@@ -367,14 +377,13 @@ impl Store {
         key: NewKey,
         decision: Decision,
     ) -> Result<AuditRecord, StoreError> {
-        self.transact(move |tx| {
+        self.transact_decision(decision, move |tx| {
             Box::pin(async move {
                 if !tx.insert_network(&network).await? {
                     return Err(StoreError::NetworkExists);
                 }
                 tx.insert_key(&network.network_id, &key, &network.created_at)
-                    .await?;
-                tx.commit_decision(decision).await
+                    .await
             })
         })
         .await
@@ -388,7 +397,7 @@ impl Store {
         decision: Decision,
     ) -> Result<AuditRecord, StoreError> {
         let id = id.to_owned();
-        self.transact(move |tx| {
+        self.transact_decision(decision, move |tx| {
             Box::pin(async move {
                 let now = clock::now_rfc3339();
                 tx.update_network(
@@ -401,8 +410,7 @@ impl Store {
                         Value::Text(change.from.as_str()),
                     ],
                 )
-                .await?;
-                tx.commit_decision(decision).await
+                .await
             })
         })
         .await
@@ -416,7 +424,7 @@ impl Store {
         decision: Decision,
     ) -> Result<AuditRecord, StoreError> {
         let id = id.to_owned();
-        self.transact(move |tx| {
+        self.transact_decision(decision, move |tx| {
             Box::pin(async move {
                 let now = clock::now_rfc3339();
                 tx.update_network(
@@ -431,8 +439,7 @@ impl Store {
                     ],
                 )
                 .await?;
-                tx.insert_key(&id, &key, &now).await?;
-                tx.commit_decision(decision).await
+                tx.insert_key(&id, &key, &now).await
             })
         })
         .await
@@ -446,7 +453,7 @@ impl Store {
         decision: Decision,
     ) -> Result<AuditRecord, StoreError> {
         let id = id.to_owned();
-        self.transact(move |tx| {
+        self.transact_decision(decision, move |tx| {
             Box::pin(async move {
                 let now = clock::now_rfc3339();
                 let min = query::to_i64(min_version)?;
@@ -456,8 +463,7 @@ impl Store {
                          AND key_version >= $1 AND state = 'active'",
                     &[Value::Int(min), Value::Text(&now), Value::Text(&id)],
                 )
-                .await?;
-                tx.commit_decision(decision).await
+                .await
             })
         })
         .await
@@ -474,7 +480,7 @@ impl Store {
     ) -> Result<AuditRecord, StoreError> {
         let id = id.to_owned();
         let record = self
-            .transact(move |tx| {
+            .transact_decision(decision, move |tx| {
                 Box::pin(async move {
                     let now = clock::now_rfc3339();
                     tx.update_network(
@@ -497,7 +503,7 @@ impl Store {
                             &[Value::Text(&id)],
                         )
                         .await?;
-                    tx.commit_decision(decision).await
+                    Ok(())
                 })
             })
             .await?;
@@ -520,26 +526,16 @@ impl Store {
         decision: Decision,
     ) -> Result<AuditRecord, StoreError> {
         let (cid, revoked_by) = (cid.to_owned(), revoked_by.to_owned());
-        self.transact(move |tx| {
+        let invocation_cid = decision.audit.invocation_cid.clone();
+        self.transact_decision(decision, move |tx| {
             Box::pin(async move {
-                let now = clock::now_rfc3339();
-                let inserted = tx
-                    .conn
-                    .execute(
-                        "INSERT INTO revocations (cid, revoked_by, invocation_cid, created_at) \
-                         VALUES ($1, $2, $3, $4) ON CONFLICT (cid) DO NOTHING",
-                        &[
-                            Value::Text(&cid),
-                            Value::Text(&revoked_by),
-                            Value::Text(&decision.audit.invocation_cid),
-                            Value::Text(&now),
-                        ],
-                    )
-                    .await?;
-                if inserted != 1 {
-                    return Err(StoreError::AlreadyRevoked);
+                match tx
+                    .insert_revocation(&cid, &revoked_by, &invocation_cid)
+                    .await?
+                {
+                    true => Ok(()),
+                    false => Err(StoreError::AlreadyRevoked),
                 }
-                tx.commit_decision(decision).await
             })
         })
         .await
@@ -573,6 +569,27 @@ impl Store {
         T: Send,
     {
         self.backend.transact(f).await
+    }
+
+    /// Runs the change an allowed invocation authorizes, in one transaction
+    /// that first consumes its nonce (so a replay is refused as such, before
+    /// the change is tried) and then appends its audit entry.
+    async fn transact_decision<F>(
+        &self,
+        decision: Decision,
+        change: F,
+    ) -> Result<AuditRecord, StoreError>
+    where
+        F: for<'a, 'c> FnOnce(&'a mut Tx<'c>) -> TxFuture<'a, ()> + Send + 'static,
+    {
+        self.transact(move |tx| {
+            Box::pin(async move {
+                tx.claim_nonce(&decision.nonce, decision.now).await?;
+                change(tx).await?;
+                tx.append_audit(decision.audit).await
+            })
+        })
+        .await
     }
 }
 

@@ -6,13 +6,19 @@
 //! PostgreSQL both accept; the few statements that differ are chosen with
 //! [`Conn::pick`].
 
+use std::collections::HashSet;
+
 use encnet_core::api::{AuditEntry, AuditRecord, KeyBackend, NetworkState, Threshold};
 use sqlx::postgres::{PgConnection, PgRow};
 use sqlx::sqlite::{SqliteConnection, SqliteRow};
 use sqlx::{Database, Encode, FromRow, Type};
 
-use super::{AuditDraft, Decision, NetworkRecord, NewKey, StoreError};
+use super::{AuditDraft, NetworkRecord, NewKey, NonceClaim, StoreError};
 use crate::clock;
+
+/// Rows per multi-row statement (SQLite allows 32 766 parameters). Each
+/// row count is its own prepared statement, cached by the connection.
+const MAX_ROWS: usize = 256;
 
 /// `prev_hash` of the first audit entry.
 pub(super) const GENESIS_HASH: [u8; 32] = [0; 32];
@@ -63,24 +69,6 @@ impl Conn<'_> {
                 .execute(&mut **c)
                 .await?
                 .rows_affected(),
-        })
-    }
-
-    /// Whether the query returns a row.
-    pub(super) async fn exists(
-        &mut self,
-        sql: &str,
-        params: &[Value<'_>],
-    ) -> Result<bool, StoreError> {
-        Ok(match self {
-            Self::Sqlite(c) => bind(sqlx::query(sql), params)
-                .fetch_optional(&mut **c)
-                .await?
-                .is_some(),
-            Self::Postgres(c) => bind(sqlx::query(sql), params)
-                .fetch_optional(&mut **c)
-                .await?
-                .is_some(),
         })
     }
 
@@ -182,6 +170,16 @@ pub(super) struct Tx<'c> {
     pub(super) conn: Conn<'c>,
     head: Option<ChainHead>,
     appended: bool,
+    effects: Effects,
+}
+
+/// What a transaction changed that a sole writer remembers once it commits.
+#[derive(Debug, Default)]
+pub(super) struct Effects {
+    /// Nonces consumed.
+    pub(super) claimed: Vec<NonceClaim>,
+    /// Delegations revoked (CID text).
+    pub(super) revoked: Vec<String>,
 }
 
 impl<'c> Tx<'c> {
@@ -192,7 +190,13 @@ impl<'c> Tx<'c> {
             conn,
             head,
             appended: false,
+            effects: Effects::default(),
         }
+    }
+
+    /// What this transaction consumed and revoked, for after its commit.
+    pub(super) fn take_effects(&mut self) -> Effects {
+        std::mem::take(&mut self.effects)
     }
 
     /// The new chain head, if this transaction appended to the chain.
@@ -200,31 +204,65 @@ impl<'c> Tx<'c> {
         self.head.filter(|_| self.appended)
     }
 
-    /// Inserts the nonce (an expired, not yet purged row may be reused) and
-    /// appends the allowed entry.
-    pub(super) async fn commit_decision(
+    /// Consumes one nonce; [`StoreError::Replay`] if an unexpired
+    /// invocation holds it.
+    pub(super) async fn claim_nonce(
         &mut self,
-        decision: Decision,
-    ) -> Result<AuditRecord, StoreError> {
-        let claim = decision.nonce;
-        let inserted = self
-            .conn
-            .execute(
-                "INSERT INTO nonces (issuer, nonce, expires_at) VALUES ($1, $2, $3) \
+        claim: &NonceClaim,
+        now: i64,
+    ) -> Result<(), StoreError> {
+        match self.claim_nonces(&[claim], now).await?[..] {
+            [true] => Ok(()),
+            _ => Err(StoreError::Replay),
+        }
+    }
+
+    /// Consumes each claim's nonce unless an unexpired invocation holds it
+    /// (a row that expired before `now` may be reused); answers, claim by
+    /// claim, whether it was consumed. A claim repeated within `claims`
+    /// loses to its first occurrence. Rows go in multi-row statements.
+    pub(super) async fn claim_nonces(
+        &mut self,
+        claims: &[&NonceClaim],
+        now: i64,
+    ) -> Result<Vec<bool>, StoreError> {
+        let mut first = HashSet::new();
+        let fresh: Vec<&NonceClaim> = claims
+            .iter()
+            .copied()
+            .filter(|c| first.insert((c.issuer.as_str(), c.nonce.as_slice())))
+            .collect();
+        let mut consumed: HashSet<(String, Vec<u8>)> = HashSet::new();
+        for chunk in fresh.chunks(MAX_ROWS) {
+            let sql = format!(
+                "INSERT INTO nonces (issuer, nonce, expires_at) VALUES {} \
                  ON CONFLICT (issuer, nonce) DO UPDATE SET expires_at = excluded.expires_at \
-                 WHERE nonces.expires_at < $4",
-                &[
+                 WHERE nonces.expires_at < $1 RETURNING issuer, nonce",
+                values_clause(chunk.len(), 3, 2)
+            );
+            let mut params = vec![Value::Int(now)];
+            for claim in chunk {
+                params.extend([
                     Value::Text(&claim.issuer),
                     Value::Bytes(&claim.nonce),
                     Value::Int(claim.expires_at),
-                    Value::Int(decision.now),
-                ],
-            )
-            .await?;
-        if inserted == 0 {
-            return Err(StoreError::Replay);
+                ]);
+            }
+            consumed.extend(
+                self.conn
+                    .fetch_all::<(String, Vec<u8>)>(&sql, &params)
+                    .await?,
+            );
         }
-        self.append_audit(decision.audit).await
+        let won: Vec<bool> = claims
+            .iter()
+            .map(|c| consumed.remove(&(c.issuer.clone(), c.nonce.clone())))
+            .collect();
+        let claimed = claims.iter().zip(&won).filter(|(_, won)| **won);
+        self.effects
+            .claimed
+            .extend(claimed.map(|(claim, _)| (*claim).clone()));
+        Ok(won)
     }
 
     /// Links one entry to the chain head and inserts it.
@@ -232,48 +270,90 @@ impl<'c> Tx<'c> {
         &mut self,
         draft: AuditDraft,
     ) -> Result<AuditRecord, StoreError> {
-        let head = match self.head {
+        let mut records = self.append_audits(vec![draft]).await?;
+        records
+            .pop()
+            .ok_or_else(|| StoreError::Corrupt("no audit record appended".to_owned()))
+    }
+
+    /// Links the entries, in order, to the chain head and inserts them.
+    pub(super) async fn append_audits(
+        &mut self,
+        drafts: Vec<AuditDraft>,
+    ) -> Result<Vec<AuditRecord>, StoreError> {
+        if drafts.is_empty() {
+            return Ok(Vec::new());
+        }
+        let mut head = match self.head {
             Some(head) => head,
             None => self.conn.chain_head().await?,
         };
-        let entry = AuditEntry {
-            sequence: head.seq + 1,
-            time: clock::now_rfc3339(),
-            network: draft.network,
-            requester: draft.requester,
-            command: draft.command,
-            invocation_cid: draft.invocation_cid,
-            outcome: draft.outcome,
-        };
-        let hash = entry.chain_hash(&head.hash)?;
-        let record = AuditRecord {
-            prev_hash: hex::encode(head.hash),
-            entry_hash: hex::encode(hash),
-            entry,
-        };
-        self.conn
+        let time = clock::now_rfc3339();
+        let mut records = Vec::with_capacity(drafts.len());
+        for draft in drafts {
+            let (record, hash) = link(head, draft, time.clone())?;
+            head = ChainHead {
+                seq: record.entry.sequence,
+                hash,
+            };
+            records.push(record);
+        }
+        for chunk in records.chunks(MAX_ROWS) {
+            self.insert_audit_rows(chunk).await?;
+        }
+        self.head = Some(head);
+        self.appended = true;
+        Ok(records)
+    }
+
+    async fn insert_audit_rows(&mut self, records: &[AuditRecord]) -> Result<(), StoreError> {
+        let sql = format!(
+            "INSERT INTO audit (seq, time, network, requester, command, invocation_cid, \
+             outcome, prev_hash, entry_hash) VALUES {}",
+            values_clause(records.len(), 9, 1)
+        );
+        let mut params = Vec::with_capacity(records.len() * 9);
+        for record in records {
+            params.extend([
+                Value::Int(to_i64(record.entry.sequence)?),
+                Value::Text(&record.entry.time),
+                Value::Text(&record.entry.network),
+                Value::Text(&record.entry.requester),
+                Value::Text(&record.entry.command),
+                Value::Text(&record.entry.invocation_cid),
+                Value::Text(&record.entry.outcome),
+                Value::Text(&record.prev_hash),
+                Value::Text(&record.entry_hash),
+            ]);
+        }
+        self.conn.execute(&sql, &params).await?;
+        Ok(())
+    }
+
+    /// Records the revocation of delegation `cid`; `false` if it already was.
+    pub(super) async fn insert_revocation(
+        &mut self,
+        cid: &str,
+        revoked_by: &str,
+        invocation_cid: &str,
+    ) -> Result<bool, StoreError> {
+        let inserted = self
+            .conn
             .execute(
-                "INSERT INTO audit (seq, time, network, requester, command, invocation_cid, \
-                 outcome, prev_hash, entry_hash) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+                "INSERT INTO revocations (cid, revoked_by, invocation_cid, created_at) \
+                 VALUES ($1, $2, $3, $4) ON CONFLICT (cid) DO NOTHING",
                 &[
-                    Value::Int(to_i64(record.entry.sequence)?),
-                    Value::Text(&record.entry.time),
-                    Value::Text(&record.entry.network),
-                    Value::Text(&record.entry.requester),
-                    Value::Text(&record.entry.command),
-                    Value::Text(&record.entry.invocation_cid),
-                    Value::Text(&record.entry.outcome),
-                    Value::Text(&record.prev_hash),
-                    Value::Text(&record.entry_hash),
+                    Value::Text(cid),
+                    Value::Text(revoked_by),
+                    Value::Text(invocation_cid),
+                    Value::Text(&clock::now_rfc3339()),
                 ],
             )
             .await?;
-        self.head = Some(ChainHead {
-            seq: record.entry.sequence,
-            hash,
-        });
-        self.appended = true;
-        Ok(record)
+        if inserted == 1 {
+            self.effects.revoked.push(cid.to_owned());
+        }
+        Ok(inserted == 1)
     }
 
     /// Inserts a network row; `false` if one with this id or owner and name
@@ -445,4 +525,41 @@ fn to_u64(v: i64) -> Result<u64, StoreError> {
 
 fn to_u16(v: i64) -> Result<u16, StoreError> {
     u16::try_from(v).map_err(|_| StoreError::Corrupt(format!("integer {v} out of range")))
+}
+
+/// The entry after `head`, with its chain hash.
+fn link(
+    head: ChainHead,
+    draft: AuditDraft,
+    time: String,
+) -> Result<(AuditRecord, [u8; 32]), StoreError> {
+    let entry = AuditEntry {
+        sequence: head.seq + 1,
+        time,
+        network: draft.network,
+        requester: draft.requester,
+        command: draft.command,
+        invocation_cid: draft.invocation_cid,
+        outcome: draft.outcome,
+    };
+    let hash = entry.chain_hash(&head.hash)?;
+    let record = AuditRecord {
+        prev_hash: hex::encode(head.hash),
+        entry_hash: hex::encode(hash),
+        entry,
+    };
+    Ok((record, hash))
+}
+
+/// `($first, …), (…), …`: `rows` tuples of `columns` numbered parameters.
+fn values_clause(rows: usize, columns: usize, first: usize) -> String {
+    let tuples: Vec<String> = (0..rows)
+        .map(|row| {
+            let params: Vec<String> = (0..columns)
+                .map(|col| format!("${}", first + row * columns + col))
+                .collect();
+            format!("({})", params.join(", "))
+        })
+        .collect();
+    tuples.join(", ")
 }

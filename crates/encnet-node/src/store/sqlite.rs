@@ -3,7 +3,9 @@
 //! Every write runs in a `BEGIN IMMEDIATE` transaction on the single writer
 //! connection, which also caches the head of the audit chain (valid because
 //! one process owns the file), so entries are appended in one linear order.
-//! Reads use a separate pool (WAL readers do not block the writer).
+//! Reads use a separate pool (WAL readers do not block the writer). What the
+//! writer committed is also remembered ([`Memory`]), so the capability check
+//! reads nothing.
 
 use std::path::Path;
 use std::time::Duration;
@@ -15,6 +17,7 @@ use sqlx::sqlite::{
 use sqlx::ConnectOptions;
 use tokio::sync::Mutex;
 
+use super::memory::Memory;
 use super::query::{ChainHead, Conn, Tx};
 use super::{StoreError, TxFuture};
 
@@ -22,6 +25,7 @@ use super::{StoreError, TxFuture};
 pub(super) struct SqliteStore {
     pool: SqlitePool,
     writer: Mutex<Writer>,
+    memory: Memory,
 }
 
 struct Writer {
@@ -37,6 +41,9 @@ impl SqliteStore {
         let options = connect_options(path).create_if_missing(true);
         let pool = SqlitePoolOptions::new()
             .max_connections(4)
+            // A local file does not drop connections; a ping per acquire
+            // would cost a thread round trip on every read.
+            .test_before_acquire(false)
             .connect_with(options.clone())
             .await?;
         sqlx::migrate!("migrations/sqlite").run(&pool).await?;
@@ -57,9 +64,14 @@ impl SqliteStore {
         pool: SqlitePool,
         options: SqliteConnectOptions,
     ) -> Result<Self, StoreError> {
-        let mut conn = options.connect().await?;
+        // The group commit prepares one statement per batch size.
+        let mut conn = options.statement_cache_capacity(1024).connect().await?;
         let head = Conn::Sqlite(&mut conn).chain_head().await?;
+        let revoked: Vec<(String,)> = Conn::Sqlite(&mut conn)
+            .fetch_all("SELECT cid FROM revocations", &[])
+            .await?;
         Ok(Self {
+            memory: Memory::new(revoked.into_iter().map(|(cid,)| cid)),
             pool,
             writer: Mutex::new(Writer {
                 conn,
@@ -71,6 +83,10 @@ impl SqliteStore {
 
     pub(super) fn pool(&self) -> &SqlitePool {
         &self.pool
+    }
+
+    pub(super) fn memory(&self) -> &Memory {
+        &self.memory
     }
 
     /// Runs `f` in one `BEGIN IMMEDIATE` transaction on the writer; the
@@ -95,6 +111,7 @@ impl SqliteStore {
         let mut tx = Tx::new(Conn::Sqlite(&mut writer.conn), Some(writer.head));
         let result = f(&mut tx).await;
         let head = tx.appended_head();
+        let effects = tx.take_effects();
         let finish = if result.is_ok() { "COMMIT" } else { "ROLLBACK" };
         let finished = sqlx::query(finish).execute(&mut writer.conn).await;
         match (result, finished) {
@@ -103,6 +120,7 @@ impl SqliteStore {
                 if let Some(head) = head {
                     writer.head = head;
                 }
+                self.memory.committed(effects);
                 Ok(value)
             }
             (Ok(_), Err(err)) => {
