@@ -179,3 +179,28 @@ fn every_single_bit_flip_fails() {
         assert!(c.open(&bad, b"aad").is_err(), "column bit {bit}");
     }
 }
+
+#[test]
+fn a_secret_with_its_stored_public_key_unwraps_and_a_wrong_one_fails() {
+    let secret = SecretKey::generate();
+    let data_key = DataKey::generate();
+    let other = SecretKey::generate().public_key().to_bytes();
+    for suite in [Suite::V1, Suite::V2] {
+        let wrapped = suite
+            .wrap(&data_key, &secret.public_key(), &ctx(1))
+            .expect("wrap");
+        let stored = SecretKey::from_bytes_with_public(
+            secret.to_bytes().as_slice(),
+            &secret.public_key().to_bytes(),
+        )
+        .expect("stored key");
+        let unwrapped = suite.unwrap(&wrapped, &stored, &ctx(1)).expect("unwrap");
+        assert_eq!(unwrapped.as_bytes(), data_key.as_bytes());
+        let mismatched =
+            SecretKey::from_bytes_with_public(secret.to_bytes().as_slice(), &other).expect("key");
+        // v2 salts its KDF with the recipient's public key; v1 does not.
+        let result = suite.unwrap(&wrapped, &mismatched, &ctx(1));
+        assert_eq!(result.is_err(), suite == Suite::V2, "{suite:?}");
+    }
+    assert!(SecretKey::from_bytes_with_public(&[7; 32], &[0; 32]).is_err());
+}

@@ -97,6 +97,18 @@ impl SecretKey {
         Ok(Self::from_secret(StaticSecret::from(*bytes)))
     }
 
+    /// A secret with the public key stored beside it, without the
+    /// base-point multiplication that deriving it costs. The public key is
+    /// only ever used as v2's HKDF salt, so a wrong one makes unwrapping
+    /// fail; it cannot reveal anything.
+    pub fn from_bytes_with_public(bytes: &[u8], public: &[u8]) -> Result<Self, SuiteError> {
+        let bytes = Zeroizing::new(to_array(bytes, "secret key")?);
+        Ok(Self {
+            secret: StaticSecret::from(*bytes),
+            public: PublicKey::from_bytes(public)?,
+        })
+    }
+
     /// The 32 bytes, for sealing at rest.
     pub fn to_bytes(&self) -> Zeroizing<[u8; KEY_LEN]> {
         Zeroizing::new(self.secret.to_bytes())

@@ -5,7 +5,7 @@ use encnet_core::column::ColumnEncryption;
 use encnet_core::suite::{PublicKey, SecretKey, Suite, WrapContext};
 
 use super::BackendError;
-use crate::store::NewKey;
+use crate::store::{NewKey, SealedKey};
 
 /// One-of-one custody.
 pub(crate) struct LocalBackend {
@@ -41,13 +41,17 @@ impl LocalBackend {
 
     /// Opens the sealed key, unwraps the data key and wraps it to the
     /// receiver. The data key and private key are zeroized on return.
-    pub(crate) fn rewrap(&self, sealed: &[u8], req: &Rewrap<'_>) -> Result<Vec<u8>, BackendError> {
+    pub(crate) fn rewrap(
+        &self,
+        key: &SealedKey,
+        req: &Rewrap<'_>,
+    ) -> Result<Vec<u8>, BackendError> {
         let aad = sealed_key_aad(req.network_id, req.key_version);
         let opened = self
             .seal
-            .open(sealed, &aad)
+            .open(&key.sealed_private_key, &aad)
             .map_err(|err| BackendError::Sealed(err.to_string()))?;
-        let secret = SecretKey::from_bytes(opened.as_slice())
+        let secret = SecretKey::from_bytes_with_public(opened.as_slice(), &key.public_key)
             .map_err(|err| BackendError::Sealed(err.to_string()))?;
         let network_ctx = WrapContext {
             network_id: req.network_id,

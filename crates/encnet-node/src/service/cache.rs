@@ -10,7 +10,7 @@ use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 
-use crate::store::{NetworkRecord, Store, StoreError};
+use crate::store::{NetworkRecord, SealedKey, Store, StoreError};
 
 /// Entries kept before the cache is emptied (a miss only costs two reads).
 const CAPACITY: usize = 16_384;
@@ -19,7 +19,7 @@ const CAPACITY: usize = 16_384;
 pub(crate) struct NetworkKey {
     pub(crate) record: NetworkRecord,
     /// `None` when the version does not exist or was shredded.
-    pub(crate) sealed: Option<Vec<u8>>,
+    pub(crate) sealed: Option<SealedKey>,
 }
 
 /// Cache of [`NetworkKey`]s by network id and key version.

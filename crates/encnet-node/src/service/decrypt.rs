@@ -67,7 +67,7 @@ impl Node {
     ) -> Result<Vec<u8>, ServiceError> {
         let sealed = network
             .sealed
-            .as_deref()
+            .as_ref()
             .ok_or(ServiceError::UnknownKeyVersion)?;
         let request = Rewrap {
             network_id: &network.record.network_id,

@@ -82,6 +82,13 @@ pub(crate) struct NewKey {
     pub(crate) sealed_private_key: Vec<u8>,
 }
 
+/// A stored key version: the public key and the sealed private key.
+#[derive(Debug, Clone)]
+pub(crate) struct SealedKey {
+    pub(crate) public_key: Vec<u8>,
+    pub(crate) sealed_private_key: Vec<u8>,
+}
+
 /// An audit entry before it is given a place in the chain.
 #[derive(Debug, Clone, Default)]
 pub(crate) struct AuditDraft {
@@ -246,23 +253,27 @@ impl Store {
         row.map(NetworkRecord::try_from).transpose()
     }
 
-    /// The sealed private key of one version, if it exists and is not shredded.
+    /// Key version `version` of network `id` (public key and sealed private
+    /// key), if it exists and is not shredded.
     pub(crate) async fn sealed_key(
         &self,
         id: &str,
         version: u64,
-    ) -> Result<Option<Vec<u8>>, StoreError> {
+    ) -> Result<Option<SealedKey>, StoreError> {
         let params = [Value::Text(id), Value::Int(query::to_i64(version)?)];
         let mut reader = self.reader().await?;
-        let row: Option<(Vec<u8>,)> = reader
+        let row: Option<(Vec<u8>, Vec<u8>)> = reader
             .conn()
             .fetch_optional(
-                "SELECT sealed_private_key FROM network_keys \
+                "SELECT public_key, sealed_private_key FROM network_keys \
                  WHERE network_id = $1 AND key_version = $2",
                 &params,
             )
             .await?;
-        Ok(row.map(|(sealed,)| sealed))
+        Ok(row.map(|(public_key, sealed_private_key)| SealedKey {
+            public_key,
+            sealed_private_key,
+        }))
     }
 
     /// What the capability check reads: whether `(issuer, nonce)` is held
