@@ -227,11 +227,14 @@ impl<'c> Tx<'c> {
         now: i64,
     ) -> Result<Vec<bool>, StoreError> {
         let mut first = HashSet::new();
-        let fresh: Vec<&NonceClaim> = claims
+        let mut fresh: Vec<&NonceClaim> = claims
             .iter()
             .copied()
             .filter(|c| first.insert((c.issuer.as_str(), c.nonce.as_slice())))
             .collect();
+        // Rows are locked in key order, so two PostgreSQL processes claiming
+        // overlapping nonces cannot deadlock.
+        fresh.sort_unstable_by(|a, b| (&a.issuer, &a.nonce).cmp(&(&b.issuer, &b.nonce)));
         let mut consumed: HashSet<(String, Vec<u8>)> = HashSet::new();
         for chunk in fresh.chunks(MAX_ROWS) {
             let sql = format!(

@@ -155,4 +155,8 @@ fn connect_options(path: &Path) -> SqliteConnectOptions {
         .foreign_keys(true)
         // Deleted content is overwritten with zeros (crypto-shredding).
         .pragma("secure_delete", "ON")
+        // Statement journals (a multi-row upsert needs one) stay in memory
+        // instead of a temporary file opened, written and unlinked per
+        // statement.
+        .pragma("temp_store", "MEMORY")
 }

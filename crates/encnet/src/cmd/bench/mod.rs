@@ -7,6 +7,8 @@
 //! node cannot hide its queue). It also measures the in-process crypto floor
 //! on one thread, so node throughput is reported as a ratio from one run.
 
+mod connection;
+
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -15,10 +17,12 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use clap::{Args, Subcommand};
+use connection::{Connection, Endpoint, Failure, Target};
 use encnet_client::delegate::{delegate, Grant};
 use encnet_client::{encrypt, Client};
 use encnet_ucan::{Container, Ed25519Signer, InvocationBuilder, Ipld};
 use hdrhistogram::Histogram;
+use hyper::header::HeaderValue;
 use indicatif::{ProgressBar, ProgressStyle};
 use serde::Serialize;
 
@@ -94,6 +98,7 @@ fn decrypt(args: &DecryptBenchArgs, node: &str) -> Result<ExitCode, CliError> {
             "--concurrency and --invocations must be positive".into(),
         ));
     }
+    let endpoint = Endpoint::parse(node).map_err(CliError::Usage)?;
     let floor = (args.floor_secs > 0.0).then(|| {
         let fixture = encnet_node::floor::FloorFixture::new();
         fixture.measure(Duration::from_secs_f64(args.floor_secs))
@@ -102,22 +107,23 @@ fn decrypt(args: &DecryptBenchArgs, node: &str) -> Result<ExitCode, CliError> {
         .enable_all()
         .build()
         .map_err(CliError::Runtime)?;
-    let mut report = runtime.block_on(drive(args, node))?;
+    let mut report = runtime.block_on(drive(args, node, endpoint))?;
     report.floor_ops_per_sec = floor;
     report.throughput_over_floor = floor.map(|f| report.throughput / f);
     print_report(&report, args.json);
     Ok(ExitCode::SUCCESS)
 }
 
-async fn drive(args: &DecryptBenchArgs, node: &str) -> Result<Report, CliError> {
+async fn drive(
+    args: &DecryptBenchArgs,
+    node: &str,
+    endpoint: Endpoint,
+) -> Result<Report, CliError> {
     let client = Client::new(node);
     let setup = Setup::load_or_create(&client, args.state.as_deref()).await?;
     let headers = Arc::new(setup.invocations(&client, args.invocations).await?);
-    let path = format!("{node}/v1/networks/{}/decrypt", setup.network);
-    let http = reqwest::Client::builder()
-        .pool_max_idle_per_host(args.concurrency)
-        .build()
-        .map_err(|err| CliError::Usage(format!("HTTP client: {err}")))?;
+    let path = format!("/v1/networks/{}/decrypt", setup.network);
+    let target = endpoint.target(&path).map_err(CliError::Usage)?;
 
     let shared = Arc::new(Shared::default());
     let progress = progress_bar(args.duration);
@@ -128,10 +134,9 @@ async fn drive(args: &DecryptBenchArgs, node: &str) -> Result<Report, CliError> 
         .map(|rate| Duration::from_secs_f64(1.0 / rate.max(1.0)));
     let mut workers = Vec::with_capacity(args.concurrency);
     for _ in 0..args.concurrency {
-        let (http, path, headers, shared) =
-            (http.clone(), path.clone(), headers.clone(), shared.clone());
+        let (target, headers, shared) = (target.clone(), headers.clone(), shared.clone());
         workers.push(tokio::spawn(async move {
-            worker(http, path, headers, shared, started, deadline, interval).await
+            worker(target, headers, shared, started, deadline, interval).await
         }));
     }
     let ticker = tokio::spawn(tick(progress.clone(), shared.clone(), started, deadline));
@@ -178,15 +183,15 @@ struct Shared {
 }
 
 async fn worker(
-    http: reqwest::Client,
-    path: String,
-    headers: Arc<Vec<String>>,
+    target: Target,
+    headers: Arc<Vec<HeaderValue>>,
     shared: Arc<Shared>,
     started: Instant,
     deadline: Instant,
     interval: Option<Duration>,
 ) -> Histogram<u64> {
     let mut histogram = new_histogram();
+    let mut connection: Option<Connection> = None;
     loop {
         let index = shared.next.fetch_add(1, Ordering::Relaxed);
         let Some(header) = headers.get(index) else {
@@ -204,14 +209,9 @@ async fn worker(
         if scheduled >= deadline {
             break;
         }
-        let status = match http.post(&path).bearer_auth(header).send().await {
-            Ok(response) => {
-                let status = response.status().as_u16().to_string();
-                let _ = response.bytes().await;
-                status
-            }
-            Err(err) if err.is_connect() => "connect-error".to_owned(),
-            Err(_) => "transport-error".to_owned(),
+        let status = match send(&mut connection, &target, header).await {
+            Ok(code) => code.to_string(),
+            Err(failure) => failure.label().to_owned(),
         };
         let micros = u64::try_from(scheduled.elapsed().as_micros()).unwrap_or(u64::MAX);
         let _ = histogram.record(micros.max(1));
@@ -221,6 +221,24 @@ async fn worker(
         }
     }
     histogram
+}
+
+/// Sends one request, (re)connecting first if needed; a failed connection
+/// is dropped so the next request opens a new one.
+async fn send(
+    connection: &mut Option<Connection>,
+    target: &Target,
+    authorization: &HeaderValue,
+) -> Result<u16, Failure> {
+    let open = match connection {
+        Some(open) => open,
+        None => connection.insert(Connection::open(target).await?),
+    };
+    let result = open.post(target, authorization).await;
+    if result.is_err() {
+        *connection = None;
+    }
+    result
 }
 
 async fn tick(progress: ProgressBar, shared: Arc<Shared>, started: Instant, deadline: Instant) {
@@ -308,7 +326,11 @@ impl Setup {
 
     /// `count` distinct decrypt containers from the holder, each with the
     /// delegation from the owner.
-    async fn invocations(&self, client: &Client, count: usize) -> Result<Vec<String>, CliError> {
+    async fn invocations(
+        &self,
+        client: &Client,
+        count: usize,
+    ) -> Result<Vec<HeaderValue>, CliError> {
         let descriptor = client.network(&self.network).await?;
         let envelope = encrypt(&descriptor, &[7u8; 1024], None)?;
         let owner_did = self.owner.did();
@@ -337,8 +359,10 @@ impl Setup {
                     .expiration(exp)
                     .sign()
                     .map_err(encnet_client::ClientError::from)?;
-            headers
-                .push(Container::new(vec![invocation.bytes, delegation.bytes.clone()]).to_header());
+            let container = Container::new(vec![invocation.bytes, delegation.bytes.clone()]);
+            let value = HeaderValue::try_from(format!("Bearer {}", container.to_header()))
+                .map_err(|err| CliError::Usage(format!("invocation header: {err}")))?;
+            headers.push(value);
         }
         Ok(headers)
     }

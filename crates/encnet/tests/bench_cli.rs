@@ -1,0 +1,56 @@
+//! `encnet bench decrypt` against a real node: every prepared invocation is
+//! answered 200 and the report holds together.
+
+mod common;
+
+use common::Node;
+
+#[test]
+fn bench_decrypt_reports_throughput_latency_and_the_floor() {
+    let node = Node::start();
+    let out = node
+        .run(&[
+            "bench",
+            "decrypt",
+            "--duration",
+            "2s",
+            "--invocations",
+            "150",
+            "--concurrency",
+            "4",
+            "--floor-secs",
+            "0.2",
+            "--json",
+        ])
+        .ok();
+    let report: serde_json::Value = serde_json::from_str(&out).expect("JSON report");
+    let requests = report["requests"].as_u64().expect("requests");
+    assert!(requests > 0 && requests <= 150, "{report}");
+    // Each invocation is distinct and single-use: all are allowed.
+    assert_eq!(report["statuses"], serde_json::json!({ "200": requests }));
+    let latency = &report["latencyMicros"];
+    let (p50, p99, max) = (
+        latency["p50"].as_u64().expect("p50"),
+        latency["p99"].as_u64().expect("p99"),
+        latency["max"].as_u64().expect("max"),
+    );
+    assert!(0 < p50 && p50 <= p99 && p99 <= max, "{latency}");
+    assert!(report["floorOpsPerSec"].as_f64().expect("floor") > 0.0);
+    assert!(report["throughputOverFloor"].as_f64().expect("ratio") > 0.0);
+}
+
+#[test]
+fn bench_decrypt_refuses_what_it_cannot_drive() {
+    let node = Node::start();
+    node.run(&["bench", "decrypt", "--concurrency", "0"])
+        .fails(1, "--concurrency");
+    node.run(&[
+        "--node",
+        "https://127.0.0.1:1",
+        "bench",
+        "decrypt",
+        "--floor-secs",
+        "0",
+    ])
+    .fails(1, "plain http://");
+}
