@@ -14,6 +14,8 @@ fn bench_decrypt_reports_throughput_latency_and_the_floor() {
             "decrypt",
             "--duration",
             "2s",
+            "--warmup",
+            "0s",
             "--invocations",
             "150",
             "--concurrency",

@@ -72,10 +72,12 @@ async fn commit_batches(backend: Arc<Backend>, mut pending: mpsc::Receiver<Pendi
             batch.drain(..).map(|p| (p.write, p.reply)).unzip();
         metrics::counter!("encnet_group_commits_total").increment(1);
         metrics::counter!("encnet_group_commit_writes_total").increment(writes.len() as u64);
-        match backend
+        let started = std::time::Instant::now();
+        let committed = backend
             .transact(move |tx| Box::pin(apply(tx, writes)))
-            .await
-        {
+            .await;
+        metrics::histogram!("encnet_group_commit_seconds").record(started.elapsed().as_secs_f64());
+        match committed {
             Ok(results) => {
                 for (reply, result) in replies.into_iter().zip(results) {
                     let _ = reply.send(result);

@@ -234,6 +234,14 @@ pub(crate) fn now() -> i64 {
 
 /// Parses a whole number of ms, s, m, h, d or w (`30s`, `24h`, `7d`).
 pub(crate) fn parse_duration(text: &str) -> Result<std::time::Duration, String> {
+    match parse_duration_or_zero(text)? {
+        zero if zero.is_zero() => Err(format!("{text:?}: must be more than zero")),
+        duration => Ok(duration),
+    }
+}
+
+/// As [`parse_duration`], zero allowed (`0s` turns a phase off).
+pub(crate) fn parse_duration_or_zero(text: &str) -> Result<std::time::Duration, String> {
     let bad = || format!("{text:?}: expected a whole number and ms, s, m, h, d or w");
     let split = text.find(|c: char| !c.is_ascii_digit()).ok_or_else(bad)?;
     let (number, unit) = text.split_at(split);
@@ -247,17 +255,17 @@ pub(crate) fn parse_duration(text: &str) -> Result<std::time::Duration, String> 
         "w" => 604_800_000,
         _ => return Err(bad()),
     };
-    match number.checked_mul(millis_per_unit) {
-        Some(millis) if millis > 0 => Ok(std::time::Duration::from_millis(millis)),
-        _ => Err(bad()),
-    }
+    number
+        .checked_mul(millis_per_unit)
+        .map(std::time::Duration::from_millis)
+        .ok_or_else(bad)
 }
 
 #[cfg(test)]
 mod tests {
     use std::time::Duration;
 
-    use super::parse_duration;
+    use super::{parse_duration, parse_duration_or_zero};
 
     #[test]
     fn durations_parse_whole_units_only() {
@@ -275,6 +283,10 @@ mod tests {
             "99999999999999999999d",
         ] {
             assert!(parse_duration(bad).is_err(), "{bad:?}");
+        }
+        assert_eq!(parse_duration_or_zero("0s"), Ok(Duration::ZERO));
+        for bad in ["", "0", "0x", "-1s"] {
+            assert!(parse_duration_or_zero(bad).is_err(), "{bad:?}");
         }
     }
 }

@@ -1,8 +1,9 @@
 //! `encnet bench decrypt`: a load generator for one node.
 //!
 //! It prepares a network, a delegation and N distinct signed invocations
-//! before the clock starts, then drives the node over keep-alive HTTP with
-//! `--concurrency` connections for `--duration` (closed loop, or open loop at
+//! before the clock starts, opens `--concurrency` keep-alive connections,
+//! sends `--warmup` of unrecorded load, then drives the node for `--duration`
+//! (closed loop, or open loop at
 //! `--rate`, where latency counts from the scheduled send time so a stalled
 //! node cannot hide its queue). It also measures the in-process crypto floor
 //! on one thread, so node throughput is reported as a ratio from one run.
@@ -26,7 +27,7 @@ use hyper::header::HeaderValue;
 use indicatif::{ProgressBar, ProgressStyle};
 use serde::Serialize;
 
-use super::client::{now, parse_duration, write_private};
+use super::client::{now, parse_duration, parse_duration_or_zero, write_private};
 use crate::error::CliError;
 
 /// Benchmarks.
@@ -45,7 +46,11 @@ pub(crate) struct DecryptBenchArgs {
     /// How long to drive the node, e.g. 30s or 2m.
     #[arg(long, default_value = "30s", value_parser = parse_duration)]
     duration: Duration,
-    /// Distinct invocations prepared before the clock starts (each is single-use).
+    /// Load sent before measuring starts (connections, caches, the WAL warm up).
+    #[arg(long, default_value = "1s", value_parser = parse_duration_or_zero)]
+    warmup: Duration,
+    /// Distinct invocations prepared before the clock starts (each is
+    /// single-use; warm-up uses them too).
     #[arg(long, default_value_t = 60_000)]
     invocations: usize,
     /// Open loop: send this many requests per second (default: closed loop).
@@ -125,21 +130,28 @@ async fn drive(
     let path = format!("/v1/networks/{}/decrypt", setup.network);
     let target = endpoint.target(&path).map_err(CliError::Usage)?;
 
-    let shared = Arc::new(Shared::default());
-    let progress = progress_bar(args.duration);
-    let started = Instant::now();
-    let deadline = started + args.duration;
-    let interval = args
-        .rate
-        .map(|rate| Duration::from_secs_f64(1.0 / rate.max(1.0)));
-    let mut workers = Vec::with_capacity(args.concurrency);
+    // Every connection is open before the clock starts.
+    let mut connections = Vec::with_capacity(args.concurrency);
     for _ in 0..args.concurrency {
+        let connection = Connection::open(&target).await.map_err(|failure| {
+            CliError::Usage(format!(
+                "cannot open a connection to {node}: {}",
+                failure.label()
+            ))
+        })?;
+        connections.push(connection);
+    }
+    let shared = Arc::new(Shared::default());
+    let schedule = Schedule::new(args);
+    let progress = progress_bar(args.warmup + args.duration);
+    let mut workers = Vec::with_capacity(args.concurrency);
+    for connection in connections {
         let (target, headers, shared) = (target.clone(), headers.clone(), shared.clone());
         workers.push(tokio::spawn(async move {
-            worker(target, headers, shared, started, deadline, interval).await
+            worker(target, connection, headers, shared, schedule).await
         }));
     }
-    let ticker = tokio::spawn(tick(progress.clone(), shared.clone(), started, deadline));
+    let ticker = tokio::spawn(tick(progress.clone(), shared.clone(), schedule));
     let mut histogram = new_histogram();
     for w in workers {
         if let Ok(h) = w.await {
@@ -148,7 +160,7 @@ async fn drive(
     }
     ticker.abort();
     progress.finish_and_clear();
-    let elapsed = started.elapsed().as_secs_f64();
+    let elapsed = schedule.measured().as_secs_f64();
     let statuses = shared
         .statuses
         .lock()
@@ -174,6 +186,52 @@ async fn drive(
     })
 }
 
+/// When requests are sent, and which are measured.
+#[derive(Clone, Copy)]
+struct Schedule {
+    started: Instant,
+    /// Requests scheduled before this are warm-up: sent, not recorded.
+    measure_from: Instant,
+    deadline: Instant,
+    /// Open loop: one request per interval.
+    interval: Option<Duration>,
+}
+
+impl Schedule {
+    fn new(args: &DecryptBenchArgs) -> Self {
+        let started = Instant::now();
+        let measure_from = started + args.warmup;
+        Self {
+            started,
+            measure_from,
+            deadline: measure_from + args.duration,
+            interval: args
+                .rate
+                .map(|rate| Duration::from_secs_f64(1.0 / rate.max(1.0))),
+        }
+    }
+
+    /// When request `index` goes out: its open-loop slot, or now.
+    async fn slot(&self, index: usize) -> Instant {
+        match self.interval {
+            Some(step) => {
+                let at =
+                    self.started + step.saturating_mul(u32::try_from(index).unwrap_or(u32::MAX));
+                tokio::time::sleep_until(at.into()).await;
+                at
+            }
+            None => Instant::now(),
+        }
+    }
+
+    /// Time spent in the measured window so far.
+    fn measured(&self) -> Duration {
+        Instant::now()
+            .min(self.deadline)
+            .saturating_duration_since(self.measure_from)
+    }
+}
+
 /// Counters shared by the workers.
 #[derive(Default)]
 struct Shared {
@@ -184,35 +242,30 @@ struct Shared {
 
 async fn worker(
     target: Target,
+    connection: Connection,
     headers: Arc<Vec<HeaderValue>>,
     shared: Arc<Shared>,
-    started: Instant,
-    deadline: Instant,
-    interval: Option<Duration>,
+    schedule: Schedule,
 ) -> Histogram<u64> {
     let mut histogram = new_histogram();
-    let mut connection: Option<Connection> = None;
+    let mut connection = Some(connection);
     loop {
         let index = shared.next.fetch_add(1, Ordering::Relaxed);
         let Some(header) = headers.get(index) else {
             break;
         };
-        // Open loop: wait for this request's slot; latency counts from it.
-        let scheduled = match interval {
-            Some(step) => {
-                let at = started + step.saturating_mul(u32::try_from(index).unwrap_or(u32::MAX));
-                tokio::time::sleep_until(at.into()).await;
-                at
-            }
-            None => Instant::now(),
-        };
-        if scheduled >= deadline {
+        // Open loop: latency counts from the request's slot, not its send.
+        let scheduled = schedule.slot(index).await;
+        if scheduled >= schedule.deadline {
             break;
         }
         let status = match send(&mut connection, &target, header).await {
             Ok(code) => code.to_string(),
             Err(failure) => failure.label().to_owned(),
         };
+        if scheduled < schedule.measure_from {
+            continue;
+        }
         let micros = u64::try_from(scheduled.elapsed().as_micros()).unwrap_or(u64::MAX);
         let _ = histogram.record(micros.max(1));
         shared.done.fetch_add(1, Ordering::Relaxed);
@@ -241,17 +294,16 @@ async fn send(
     result
 }
 
-async fn tick(progress: ProgressBar, shared: Arc<Shared>, started: Instant, deadline: Instant) {
+async fn tick(progress: ProgressBar, shared: Arc<Shared>, schedule: Schedule) {
     let mut ticks = tokio::time::interval(Duration::from_millis(200));
-    while Instant::now() < deadline {
+    while Instant::now() < schedule.deadline {
         ticks.tick().await;
         let done = shared.done.load(Ordering::Relaxed);
-        let elapsed = started.elapsed();
-        progress.set_position(elapsed.as_millis() as u64);
-        progress.set_message(format!(
-            "{done} requests, {:.0}/s",
-            done as f64 / elapsed.as_secs_f64().max(1e-3)
-        ));
+        progress.set_position(schedule.started.elapsed().as_millis() as u64);
+        progress.set_message(match schedule.measured().as_secs_f64() {
+            0.0 => "warming up".to_owned(),
+            secs => format!("{done} requests, {:.0}/s", done as f64 / secs),
+        });
     }
 }
 
