@@ -372,9 +372,7 @@ impl Store {
                             .await?;
                     }
                 }
-                for draft in audit {
-                    tx.append_audit(draft).await?;
-                }
+                tx.append_audits(audit).await?;
                 Ok(())
             })
         })
