@@ -1,6 +1,7 @@
 //! `POST /v1/networks/{id}/decrypt` (DESIGN §4.6): after the capability
 //! check, the network checks, then custody re-wraps the data key to the
-//! receiver, the nonce and the decision are made durable, and the node signs.
+//! receiver and the node signs the answer; the answer is sent once the nonce
+//! and the decision are durable.
 
 use base64::engine::general_purpose::STANDARD as BASE64;
 use base64::Engine;
@@ -52,8 +53,11 @@ impl Node {
             check_key_hash(&args)?;
             let receiver = PublicKey::from_bytes(&args.receiver_key).map_err(key_error)?;
             let wrapped_key = self.rewrap(&network, &args, &receiver, &auth)?;
+            // Signed before the commit, so only the answer's write is left
+            // once the batch is durable; it is sent only if the commit holds.
+            let answer = self.sign_result(&network.record, &args, &auth, wrapped_key)?;
             self.store.record_allowed(decision).await?;
-            self.sign_result(&network.record, &args, &auth, wrapped_key)
+            Ok(answer)
         })
         .await
     }
