@@ -2,7 +2,9 @@
 //! own commits, so the capability check reads no row on the hot path.
 //!
 //! - Revocations: every one is made by this process, so the set loaded at
-//!   start-up plus those committed since is exact.
+//!   start-up plus those committed since is exact. A commit whose outcome
+//!   is unknown counts its revocations (failing closed) until the writer
+//!   re-reads the table.
 //! - Nonces: the most recent claims only, so a replay is usually refused
 //!   before any work is done. This is a filter, not the authority: a claim
 //!   it has forgotten (or one from before a restart) is refused when the
@@ -52,6 +54,14 @@ impl Memory {
         Freshness {
             nonce_used,
             revoked,
+        }
+    }
+
+    /// Replaces the revocations with the database's, after a commit whose
+    /// outcome was unknown.
+    pub(super) fn reload_revocations(&self, revoked: Vec<String>) {
+        if let Ok(mut set) = self.revoked.write() {
+            *set = revoked.into_iter().collect();
         }
     }
 
@@ -129,6 +139,18 @@ mod tests {
         // Expired before `now`: the row may be reused.
         assert!(!memory.freshness("did:key:a", &[2; 16], 60, &[]).nonce_used);
         assert!(!memory.freshness("did:key:b", &[1; 16], 60, &[]).nonce_used);
+    }
+
+    #[test]
+    fn reloading_replaces_the_revocations() {
+        let memory = Memory::new(["bafy-assumed".to_owned()]);
+        memory.reload_revocations(vec!["bafy-stored".to_owned()]);
+        let cids = ["bafy-assumed".to_owned(), "bafy-stored".to_owned()];
+        let fresh = memory.freshness("did:key:a", &[1; 16], 0, &cids);
+        assert_eq!(
+            fresh.revoked.into_iter().collect::<Vec<_>>(),
+            ["bafy-stored"]
+        );
     }
 
     #[test]

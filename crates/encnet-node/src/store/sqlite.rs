@@ -18,7 +18,7 @@ use sqlx::ConnectOptions;
 use tokio::sync::Mutex;
 
 use super::memory::Memory;
-use super::query::{ChainHead, Conn, Tx};
+use super::query::{ChainHead, Conn, Effects, Tx};
 use super::{StoreError, TxFuture};
 
 /// The SQLite-backed store.
@@ -67,11 +67,9 @@ impl SqliteStore {
         // The group commit prepares one statement per batch size.
         let mut conn = options.statement_cache_capacity(1024).connect().await?;
         let head = Conn::Sqlite(&mut conn).chain_head().await?;
-        let revoked: Vec<(String,)> = Conn::Sqlite(&mut conn)
-            .fetch_all("SELECT cid FROM revocations", &[])
-            .await?;
+        let revoked = load_revocations(&mut conn).await?;
         Ok(Self {
-            memory: Memory::new(revoked.into_iter().map(|(cid,)| cid)),
+            memory: Memory::new(revoked),
             pool,
             writer: Mutex::new(Writer {
                 conn,
@@ -98,10 +96,13 @@ impl SqliteStore {
         let mut guard = self.writer.lock().await;
         let writer = &mut *guard;
         if writer.open {
-            // The last caller went away mid-transaction: finish it and
-            // re-read the head (its COMMIT may or may not have happened).
+            // The last caller went away mid-transaction, or its COMMIT
+            // failed: finish it and re-read what that commit may have
+            // changed (the head, the revocations).
             let _ = sqlx::query("ROLLBACK").execute(&mut writer.conn).await;
             writer.head = Conn::Sqlite(&mut writer.conn).chain_head().await?;
+            self.memory
+                .reload_revocations(load_revocations(&mut writer.conn).await?);
             writer.open = false;
         }
         sqlx::query("BEGIN IMMEDIATE")
@@ -124,8 +125,13 @@ impl SqliteStore {
                 Ok(value)
             }
             (Ok(_), Err(err)) => {
-                // Leave `open` set: the next transaction rolls back and
-                // re-reads the head.
+                // The commit may have happened. Its revocations count until
+                // the next transaction re-reads them (failing closed); `open`
+                // stays set so that transaction rolls back and re-reads.
+                self.memory.committed(Effects {
+                    claimed: Vec::new(),
+                    revoked: effects.revoked,
+                });
                 Err(err.into())
             }
             (Err(err), finished) => {
@@ -144,6 +150,14 @@ impl SqliteStore {
             .await?;
         Ok(())
     }
+}
+
+/// Every revoked delegation's CID.
+async fn load_revocations(conn: &mut SqliteConnection) -> Result<Vec<String>, StoreError> {
+    let rows: Vec<(String,)> = Conn::Sqlite(conn)
+        .fetch_all("SELECT cid FROM revocations", &[])
+        .await?;
+    Ok(rows.into_iter().map(|(cid,)| cid).collect())
 }
 
 fn connect_options(path: &Path) -> SqliteConnectOptions {
