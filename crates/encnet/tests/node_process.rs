@@ -156,3 +156,15 @@ async fn post_status(url: &str, bearer: &str) -> u16 {
         .status()
         .as_u16()
 }
+
+#[test]
+fn sigterm_sent_on_the_listening_line_is_a_clean_shutdown() {
+    // The handlers are installed before the line is printed, so a signal
+    // sent the moment it appears stops the node gracefully (exit 0) rather
+    // than killing it.
+    let temp = tempfile::tempdir().expect("temp dir");
+    for round in 0..10 {
+        let node = start_node(&temp.path().join(format!("data-{round}")));
+        assert!(node.terminate().success(), "round {round}");
+    }
+}

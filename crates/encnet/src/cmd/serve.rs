@@ -83,37 +83,38 @@ async fn serve(config: Config) -> Result<(), CliError> {
             source,
         })?;
     let addr = listener.local_addr().map_err(CliError::Runtime)?;
+    let shutdown = shutdown_signal()?;
     println!(
         "encnet node {} listening on http://{addr}",
         server.node_did()
     );
     tracing::info!(node = %server.node_did(), %addr, data_dir = %config.data_dir.display(), "node started");
-    server.serve(listener, shutdown_signal()).await?;
+    server.serve(listener, shutdown).await?;
     tracing::info!("node stopped");
     Ok(())
 }
 
-/// Resolves on SIGINT or SIGTERM.
-async fn shutdown_signal() {
-    let interrupt = tokio::signal::ctrl_c();
+/// Installs the SIGINT and SIGTERM handlers now, before the node announces
+/// itself, so a signal sent on seeing that line is never missed (it would
+/// otherwise kill the process); the future resolves on either.
+fn shutdown_signal() -> Result<impl std::future::Future<Output = ()>, CliError> {
     #[cfg(unix)]
     {
         use tokio::signal::unix::{signal, SignalKind};
-        match signal(SignalKind::terminate()) {
-            Ok(mut term) => {
-                tokio::select! {
-                    _ = interrupt => {}
-                    _ = term.recv() => {}
-                }
+        let mut interrupt = signal(SignalKind::interrupt()).map_err(CliError::Runtime)?;
+        let mut terminate = signal(SignalKind::terminate()).map_err(CliError::Runtime)?;
+        Ok(async move {
+            tokio::select! {
+                _ = interrupt.recv() => {}
+                _ = terminate.recv() => {}
             }
-            Err(_) => {
-                let _ = interrupt.await;
-            }
-        }
+        })
     }
     #[cfg(not(unix))]
     {
-        let _ = interrupt.await;
+        Ok(async {
+            let _ = tokio::signal::ctrl_c().await;
+        })
     }
 }
 
