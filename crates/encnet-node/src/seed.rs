@@ -2,7 +2,6 @@
 //! measure how the node behaves as its tables grow. Rows are real: keys are
 //! sealed under the data directory's root key and the audit chain verifies.
 
-use encnet_core::api::{KeyBackend, NetworkState, Threshold};
 use encnet_core::suite::Suite;
 use encnet_core::NetworkId;
 use encnet_ucan::Ed25519Signer;
@@ -41,10 +40,9 @@ pub async fn seed(
         .collect();
     let total = plan.networks + plan.audit_rows;
     let run = clock::now_unix();
-    let id_of = |i: u64| -> Result<String, NodeError> {
+    let id_of = |i: u64| -> Result<NetworkId, NodeError> {
         let owner = &owners[(i % OWNERS as u64) as usize];
         NetworkId::new(owner, &format!("seed-{run}-{i}"))
-            .map(|id| id.to_string())
             .map_err(|err| NodeError::Store(err.to_string()))
     };
 
@@ -54,25 +52,10 @@ pub async fn seed(
         let now = clock::now_rfc3339();
         let mut batch = Vec::with_capacity((end - start) as usize);
         for i in start..end {
-            let network_id = id_of(i)?;
-            let key = backend.generate(&network_id, 1);
-            let id: NetworkId = network_id
-                .parse()
-                .map_err(|_| NodeError::Store("seed id".into()))?;
-            let record = NetworkRecord {
-                owner_did: id.owner_did().to_owned(),
-                name: id.name().to_owned(),
-                network_id,
-                alg: Suite::V2.as_str().to_owned(),
-                state: NetworkState::Active,
-                key_version: 1,
-                min_decryption_version: 1,
-                key_backend: KeyBackend::LocalOneOfOne,
-                threshold: Threshold { n: 1, t: 1 },
-                public_key: key.public_key.clone(),
-                created_at: now.clone(),
-                updated_at: now.clone(),
-            };
+            let id = id_of(i)?;
+            let key = backend.generate(&id.to_string(), 1);
+            let record =
+                NetworkRecord::new_one_of_one(&id, Suite::V2, key.public_key.clone(), now.clone());
             batch.push((record, key));
         }
         store.seed_batch(batch, Vec::new()).await?;
@@ -86,7 +69,7 @@ pub async fn seed(
         let drafts = (start..end)
             .map(|i| {
                 Ok(AuditDraft {
-                    network: id_of(i % networks)?,
+                    network: id_of(i % networks)?.to_string(),
                     requester: owners[(i % OWNERS as u64) as usize].clone(),
                     command: "/encryption/decrypt".to_owned(),
                     invocation_cid: format!("seed-{run}-{i}"),

@@ -4,7 +4,7 @@
 
 use base64::engine::general_purpose::STANDARD as BASE64;
 use base64::Engine;
-use encnet_core::api::{AuditPage, KeyBackend, Member, NetworkDescriptor, NetworkState, Threshold};
+use encnet_core::api::{AuditPage, Member, NetworkDescriptor, NetworkState};
 use encnet_core::network_id::NetworkId;
 use encnet_core::suite::Suite;
 use encnet_ucan::Did;
@@ -79,21 +79,12 @@ impl Node {
             let network_id = id.to_string();
             decision.audit.network = network_id.clone();
             let key = self.backend.generate(&network_id, 1);
-            let now = clock::now_rfc3339();
-            let record = NetworkRecord {
-                network_id,
-                owner_did: id.owner_did().to_owned(),
-                name: id.name().to_owned(),
-                alg: alg.as_str().to_owned(),
-                state: NetworkState::Active,
-                key_version: 1,
-                min_decryption_version: 1,
-                key_backend: KeyBackend::LocalOneOfOne,
-                threshold: Threshold { n: 1, t: 1 },
-                public_key: key.public_key.clone(),
-                created_at: now.clone(),
-                updated_at: now,
-            };
+            let record = NetworkRecord::new_one_of_one(
+                &id,
+                alg,
+                key.public_key.clone(),
+                clock::now_rfc3339(),
+            );
             self.store
                 .create_network(record.clone(), key, decision)
                 .await?;

@@ -18,6 +18,8 @@ use std::pin::Pin;
 use std::sync::Arc;
 
 use encnet_core::api::{AuditRecord, KeyBackend, NetworkState, Threshold};
+use encnet_core::suite::Suite;
+use encnet_core::NetworkId;
 
 use crate::clock;
 use group_commit::{GroupCommit, Write};
@@ -80,6 +82,31 @@ pub(crate) struct NewKey {
     pub(crate) key_version: u64,
     pub(crate) public_key: Vec<u8>,
     pub(crate) sealed_private_key: Vec<u8>,
+}
+
+impl NetworkRecord {
+    /// A new, active one-of-one network at key version 1.
+    pub(crate) fn new_one_of_one(
+        id: &NetworkId,
+        alg: Suite,
+        public_key: Vec<u8>,
+        now: String,
+    ) -> Self {
+        Self {
+            network_id: id.to_string(),
+            owner_did: id.owner_did().to_owned(),
+            name: id.name().to_owned(),
+            alg: alg.as_str().to_owned(),
+            state: NetworkState::Active,
+            key_version: 1,
+            min_decryption_version: 1,
+            key_backend: KeyBackend::LocalOneOfOne,
+            threshold: Threshold { n: 1, t: 1 },
+            public_key,
+            created_at: now.clone(),
+            updated_at: now,
+        }
+    }
 }
 
 /// A stored key version: the public key and the sealed private key.
