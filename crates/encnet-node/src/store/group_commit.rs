@@ -1,21 +1,24 @@
 //! Group commit. The writes of the hot path (an allowed decision with its
-//! nonce, a denial's audit entry) queue here, and one task commits every
+//! nonce, a denial's audit entry) queue up, and one committer applies every
 //! queued write in a single transaction: one fsync acknowledges many
 //! decisions. Each caller is answered only after that commit, so an
 //! acknowledged decision is always durable.
+//!
+//! What a batch does is written once, here; each backend runs its own
+//! committer (SQLite: the writer thread; PostgreSQL: a task).
 
-use std::sync::Arc;
+use std::time::Instant;
 
 use encnet_core::api::AuditRecord;
 use tokio::sync::{mpsc, oneshot};
 
 use super::query::Tx;
-use super::{AuditDraft, Backend, Decision, NonceClaim, StoreError};
+use super::{AuditDraft, Decision, NonceClaim, StoreError};
 
 /// Most writes committed together.
-const MAX_BATCH: usize = 256;
+pub(super) const MAX_BATCH: usize = 256;
 /// Writes waiting before submitters wait too.
-const QUEUE_DEPTH: usize = 4096;
+pub(super) const QUEUE_DEPTH: usize = 4096;
 
 /// One queued write.
 pub(super) enum Write {
@@ -34,59 +37,69 @@ impl Write {
     }
 }
 
-struct Pending {
+/// A write and the caller waiting for it.
+pub(super) struct Pending {
     write: Write,
     reply: oneshot::Sender<Result<AuditRecord, StoreError>>,
 }
 
-/// The queue in front of the committing task.
-pub(super) struct GroupCommit {
-    queue: mpsc::Sender<Pending>,
+/// The answer to every write of a batch.
+pub(super) type Committed = Result<Vec<Result<AuditRecord, StoreError>>, StoreError>;
+
+/// Queues `write` on `queue` (wrapped by `job`) and waits until it is
+/// committed (or refused).
+pub(super) async fn submit<J>(
+    queue: &mpsc::Sender<J>,
+    write: Write,
+    job: impl FnOnce(Pending) -> J,
+) -> Result<AuditRecord, StoreError> {
+    let (reply, answer) = oneshot::channel();
+    queue
+        .send(job(Pending { write, reply }))
+        .await
+        .map_err(|_| closing())?;
+    answer.await.map_err(|_| closing())?
 }
 
-impl GroupCommit {
-    /// Starts the committing task on the current runtime.
-    pub(super) fn start(backend: Arc<Backend>) -> Self {
-        let (queue, pending) = mpsc::channel(QUEUE_DEPTH);
-        tokio::spawn(commit_batches(backend, pending));
-        Self { queue }
-    }
-
-    /// Queues `write` and waits until it is committed (or refused).
-    pub(super) async fn submit(&self, write: Write) -> Result<AuditRecord, StoreError> {
-        let (reply, answer) = oneshot::channel();
-        self.queue
-            .send(Pending { write, reply })
-            .await
-            .map_err(|_| StoreError::Batch("the store is closing".to_owned()))?;
-        answer
-            .await
-            .map_err(|_| StoreError::Batch("the store is closing".to_owned()))?
-    }
+/// The error of a write queued on a store that is closing.
+pub(super) fn closing() -> StoreError {
+    StoreError::Batch("the store is closing".to_owned())
 }
 
-async fn commit_batches(backend: Arc<Backend>, mut pending: mpsc::Receiver<Pending>) {
-    let mut batch = Vec::with_capacity(MAX_BATCH);
-    while pending.recv_many(&mut batch, MAX_BATCH).await > 0 {
-        let (writes, replies): (Vec<Write>, Vec<_>) =
-            batch.drain(..).map(|p| (p.write, p.reply)).unzip();
-        metrics::counter!("encnet_group_commits_total").increment(1);
-        metrics::counter!("encnet_group_commit_writes_total").increment(writes.len() as u64);
-        let started = std::time::Instant::now();
-        let committed = backend
-            .transact(move |tx| Box::pin(apply(tx, writes)))
-            .await;
-        metrics::histogram!("encnet_group_commit_seconds").record(started.elapsed().as_secs_f64());
+/// Splits a batch into its writes, for [`apply`], and the callers to answer.
+pub(super) fn open_batch(batch: Vec<Pending>) -> (Vec<Write>, Replies) {
+    let (writes, senders): (Vec<Write>, Vec<_>) =
+        batch.into_iter().map(|p| (p.write, p.reply)).unzip();
+    metrics::counter!("encnet_group_commits_total").increment(1);
+    metrics::counter!("encnet_group_commit_writes_total").increment(writes.len() as u64);
+    let replies = Replies {
+        senders,
+        started: Instant::now(),
+    };
+    (writes, replies)
+}
+
+/// The callers waiting on one batch.
+pub(super) struct Replies {
+    senders: Vec<oneshot::Sender<Result<AuditRecord, StoreError>>>,
+    started: Instant,
+}
+
+impl Replies {
+    /// Answers each caller once the batch's transaction has ended.
+    pub(super) fn deliver(self, committed: Committed) {
+        metrics::histogram!("encnet_group_commit_seconds")
+            .record(self.started.elapsed().as_secs_f64());
         match committed {
             Ok(results) => {
-                for (reply, result) in replies.into_iter().zip(results) {
+                for (reply, result) in self.senders.into_iter().zip(results) {
                     let _ = reply.send(result);
                 }
             }
             Err(err) => {
-                tracing::error!(error = %err, writes = replies.len(), "group commit failed");
+                tracing::error!(error = %err, writes = self.senders.len(), "group commit failed");
                 let message = err.to_string();
-                for reply in replies {
+                for reply in self.senders {
                     let _ = reply.send(Err(StoreError::Batch(message.clone())));
                 }
             }
@@ -98,10 +111,7 @@ async fn commit_batches(backend: Arc<Backend>, mut pending: mpsc::Receiver<Pendi
 /// of rows, then every audit entry the same way. A replayed nonce refuses
 /// only its own write (it changed nothing); any other error aborts the whole
 /// transaction.
-async fn apply(
-    tx: &mut Tx<'_>,
-    writes: Vec<Write>,
-) -> Result<Vec<Result<AuditRecord, StoreError>>, StoreError> {
+pub(super) async fn apply(tx: &mut Tx<'_>, writes: Vec<Write>) -> Committed {
     let decisions = writes.iter().filter_map(Write::decision);
     let claims: Vec<&NonceClaim> = decisions.clone().map(|d| &d.nonce).collect();
     let now = decisions.map(|d| d.now).min().unwrap_or_default();
@@ -138,6 +148,8 @@ async fn apply(
 
 #[cfg(test)]
 mod tests {
+    use std::sync::Arc;
+
     use super::super::{Location, NonceClaim, Store};
     use super::*;
 

@@ -10,19 +10,20 @@ mod memory;
 mod postgres;
 mod query;
 mod sqlite;
+mod sqlite_sync;
+mod sqlite_writer;
 
 use std::collections::HashSet;
 use std::future::Future;
 use std::path::PathBuf;
 use std::pin::Pin;
-use std::sync::Arc;
 
 use encnet_core::api::{AuditRecord, KeyBackend, NetworkState, Threshold};
 use encnet_core::suite::Suite;
 use encnet_core::NetworkId;
 
 use crate::clock;
-use group_commit::{GroupCommit, Write};
+use group_commit::Write;
 use postgres::PgStore;
 use query::{AuditRow, Conn, NetworkRow, Tx, Value};
 use sqlite::SqliteStore;
@@ -42,7 +43,7 @@ pub(crate) enum StoreError {
     /// The delegation is already revoked.
     #[error("already revoked")]
     AlreadyRevoked,
-    /// A stored value does not parse: the database was edited or is corrupt.
+    /// The group commit failed, or the store is closing.
     #[error("group commit failed: {0}")]
     Batch(String),
     /// A stored value does not parse: the database was edited or is corrupt.
@@ -51,6 +52,12 @@ pub(crate) enum StoreError {
     /// The database failed.
     #[error("database: {0}")]
     Database(#[from] sqlx::Error),
+    /// The SQLite writer's connection failed.
+    #[error("database: {0}")]
+    Sqlite(#[from] rusqlite::Error),
+    /// The writer thread could not start.
+    #[error("I/O: {0}")]
+    Io(#[from] std::io::Error),
     /// Migrations failed.
     #[error("migration: {0}")]
     Migrate(#[from] sqlx::migrate::MigrateError),
@@ -194,11 +201,10 @@ impl Location {
 
 /// The node's database: SQLite or PostgreSQL, with the same behaviour.
 pub(crate) struct Store {
-    backend: Arc<Backend>,
-    group: GroupCommit,
+    backend: Backend,
 }
 
-// One per process, behind an `Arc`: the variants' sizes do not matter.
+// One per process: the variants' sizes do not matter.
 #[allow(clippy::large_enum_variant)]
 enum Backend {
     Sqlite(SqliteStore),
@@ -314,7 +320,7 @@ impl Store {
         now: i64,
         cids: &[String],
     ) -> Result<Freshness, StoreError> {
-        if let Backend::Sqlite(store) = &*self.backend {
+        if let Backend::Sqlite(store) = &self.backend {
             return Ok(store.memory().freshness(issuer, nonce, now, cids));
         }
         let mut sql = "SELECT 'nonce' AS kind, '' AS cid FROM nonces \
@@ -357,7 +363,7 @@ impl Store {
 
     /// Appends one audit entry (a denial), group-committed.
     pub(crate) async fn append_audit(&self, draft: AuditDraft) -> Result<AuditRecord, StoreError> {
-        self.group.submit(Write::Denied(draft)).await
+        self.backend.submit(Write::Denied(draft)).await
     }
 
     /// Consumes the nonce and records the allowed decision, atomically: the
@@ -366,7 +372,7 @@ impl Store {
         &self,
         decision: Decision,
     ) -> Result<AuditRecord, StoreError> {
-        self.group.submit(Write::Allowed(decision)).await
+        self.backend.submit(Write::Allowed(decision)).await
     }
 
     /// Deletes nonces that expired before `now`; returns how many.
@@ -544,7 +550,7 @@ impl Store {
             })
             .await?;
         // The decision is committed: a failure here is logged, not reported.
-        let compacted = match &*self.backend {
+        let compacted = match &self.backend {
             Backend::Sqlite(store) => store.checkpoint().await,
             Backend::Postgres(store) => store.vacuum_keys().await,
         };
@@ -580,19 +586,15 @@ impl Store {
     /// Whether this process is the database's only writer (SQLite), so it
     /// sees every change and may cache what it reads.
     pub(crate) fn is_sole_writer(&self) -> bool {
-        matches!(*self.backend, Backend::Sqlite(_))
+        matches!(self.backend, Backend::Sqlite(_))
     }
 
     fn with_backend(backend: Backend) -> Self {
-        let backend = Arc::new(backend);
-        Self {
-            group: GroupCommit::start(backend.clone()),
-            backend,
-        }
+        Self { backend }
     }
 
     async fn reader(&self) -> Result<Reader, StoreError> {
-        Ok(match &*self.backend {
+        Ok(match &self.backend {
             Backend::Sqlite(store) => Reader::Sqlite(store.pool().acquire().await?),
             Backend::Postgres(store) => Reader::Postgres(store.pool().acquire().await?),
         })
@@ -601,8 +603,8 @@ impl Store {
     /// Runs `f` in one writing transaction; on error nothing of it remains.
     async fn transact<T, F>(&self, f: F) -> Result<T, StoreError>
     where
-        F: for<'a, 'c> FnOnce(&'a mut Tx<'c>) -> TxFuture<'a, T> + Send,
-        T: Send,
+        F: for<'a, 'c> FnOnce(&'a mut Tx<'c>) -> TxFuture<'a, T> + Send + 'static,
+        T: Send + 'static,
     {
         self.backend.transact(f).await
     }
@@ -633,12 +635,20 @@ impl Backend {
     /// Runs `f` in one writing transaction; on error nothing of it remains.
     async fn transact<T, F>(&self, f: F) -> Result<T, StoreError>
     where
-        F: for<'a, 'c> FnOnce(&'a mut Tx<'c>) -> TxFuture<'a, T> + Send,
-        T: Send,
+        F: for<'a, 'c> FnOnce(&'a mut Tx<'c>) -> TxFuture<'a, T> + Send + 'static,
+        T: Send + 'static,
     {
         match self {
             Self::Sqlite(store) => store.transact(f).await,
             Self::Postgres(store) => store.transact(f).await,
+        }
+    }
+
+    /// Queues a hot-path write for the next group commit.
+    async fn submit(&self, write: Write) -> Result<AuditRecord, StoreError> {
+        match self {
+            Self::Sqlite(store) => store.submit(write).await,
+            Self::Postgres(store) => store.submit(write).await,
         }
     }
 }

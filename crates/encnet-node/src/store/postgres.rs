@@ -8,12 +8,16 @@
 //! Nonces are unique through the primary key of `nonces` and the same
 //! `INSERT … ON CONFLICT … DO UPDATE … WHERE expired` as on SQLite.
 //! `synchronous_commit` is left on: an acknowledged decision is durable.
+//! Decisions are group-committed by a task of their own.
 
 use std::str::FromStr;
 use std::time::Duration;
 
+use encnet_core::api::AuditRecord;
 use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions};
+use tokio::sync::mpsc;
 
+use super::group_commit::{self, Pending, Write, MAX_BATCH, QUEUE_DEPTH};
 use super::query::{Conn, Tx, Value};
 use super::{StoreError, TxFuture};
 
@@ -24,6 +28,7 @@ const MAX_CONNECTIONS: u32 = 16;
 /// The PostgreSQL-backed store.
 pub(super) struct PgStore {
     pool: PgPool,
+    decisions: mpsc::Sender<Pending>,
 }
 
 impl PgStore {
@@ -39,7 +44,7 @@ impl PgStore {
             .connect_with(options)
             .await?;
         sqlx::migrate!("migrations/postgres").run(&pool).await?;
-        Ok(Self { pool })
+        Ok(Self::with_pool(pool))
     }
 
     /// Connects read-only, without migrating.
@@ -50,42 +55,31 @@ impl PgStore {
             .max_connections(1)
             .connect_with(options)
             .await?;
-        Ok(Self { pool })
+        Ok(Self::with_pool(pool))
+    }
+
+    /// Starts the group-commit task on the current runtime.
+    fn with_pool(pool: PgPool) -> Self {
+        let (decisions, queue) = mpsc::channel(QUEUE_DEPTH);
+        tokio::spawn(commit_batches(pool.clone(), queue));
+        Self { pool, decisions }
     }
 
     pub(super) fn pool(&self) -> &PgPool {
         &self.pool
     }
 
-    /// Runs `f` in one transaction. The chain head is read (and locked) on
-    /// the first append, and written back before the commit.
+    /// Runs `f` in one transaction.
     pub(super) async fn transact<T, F>(&self, f: F) -> Result<T, StoreError>
     where
         F: for<'a, 'c> FnOnce(&'a mut Tx<'c>) -> TxFuture<'a, T>,
     {
-        let mut transaction = self.pool.begin().await?;
-        let mut tx = Tx::new(Conn::Postgres(&mut transaction), None);
-        let result = f(&mut tx).await;
-        let head = tx.appended_head();
-        let value = match result {
-            Ok(value) => value,
-            Err(err) => {
-                transaction.rollback().await?;
-                return Err(err);
-            }
-        };
-        if let Some(head) = head {
-            let seq = super::query::to_i64(head.seq)?;
-            let hash = hex::encode(head.hash);
-            Conn::Postgres(&mut transaction)
-                .execute(
-                    "UPDATE audit_head SET seq = $1, hash = $2 WHERE id = 1",
-                    &[Value::Int(seq), Value::Text(&hash)],
-                )
-                .await?;
-        }
-        transaction.commit().await?;
-        Ok(value)
+        transact(&self.pool, f).await
+    }
+
+    /// Queues a decision for the next group commit.
+    pub(super) async fn submit(&self, write: Write) -> Result<AuditRecord, StoreError> {
+        group_commit::submit(&self.decisions, write, |pending| pending).await
     }
 
     /// Reclaims the dead versions of `network_keys` rows, so the overwritten
@@ -96,5 +90,47 @@ impl PgStore {
             .execute(&self.pool)
             .await?;
         Ok(())
+    }
+}
+
+/// Runs `f` in one transaction. The chain head is read (and locked) on the
+/// first append, and written back before the commit.
+async fn transact<T, F>(pool: &PgPool, f: F) -> Result<T, StoreError>
+where
+    F: for<'a, 'c> FnOnce(&'a mut Tx<'c>) -> TxFuture<'a, T>,
+{
+    let mut transaction = pool.begin().await?;
+    let mut tx = Tx::new(Conn::Postgres(&mut transaction), None);
+    let result = f(&mut tx).await;
+    let head = tx.appended_head();
+    let value = match result {
+        Ok(value) => value,
+        Err(err) => {
+            transaction.rollback().await?;
+            return Err(err);
+        }
+    };
+    if let Some(head) = head {
+        let seq = super::query::to_i64(head.seq)?;
+        let hash = hex::encode(head.hash);
+        Conn::Postgres(&mut transaction)
+            .execute(
+                "UPDATE audit_head SET seq = $1, hash = $2 WHERE id = 1",
+                &[Value::Int(seq), Value::Text(&hash)],
+            )
+            .await?;
+    }
+    transaction.commit().await?;
+    Ok(value)
+}
+
+/// Commits the queued decisions, as many as are waiting, one transaction at
+/// a time, until the store is dropped.
+async fn commit_batches(pool: PgPool, mut queue: mpsc::Receiver<Pending>) {
+    let mut batch = Vec::with_capacity(MAX_BATCH);
+    while queue.recv_many(&mut batch, MAX_BATCH).await > 0 {
+        let (writes, replies) = group_commit::open_batch(std::mem::take(&mut batch));
+        let committed = transact(&pool, move |tx| Box::pin(group_commit::apply(tx, writes))).await;
+        replies.deliver(committed);
     }
 }

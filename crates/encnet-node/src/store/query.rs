@@ -13,6 +13,7 @@ use sqlx::postgres::{PgConnection, PgRow};
 use sqlx::sqlite::{SqliteConnection, SqliteRow};
 use sqlx::{Database, Encode, FromRow, Type};
 
+use super::sqlite_sync::{self, FromSyncRow};
 use super::{AuditDraft, NetworkRecord, NewKey, NonceClaim, StoreError};
 use crate::clock;
 
@@ -25,7 +26,11 @@ pub(super) const GENESIS_HASH: [u8; 32] = [0; 32];
 
 /// A connection, or an open transaction, of either backend.
 pub(super) enum Conn<'c> {
+    /// An SQLite reader.
     Sqlite(&'c mut SqliteConnection),
+    /// The SQLite writer, on its own thread: its statements run to
+    /// completion without yielding.
+    SqliteWriter(&'c mut rusqlite::Connection),
     Postgres(&'c mut PgConnection),
 }
 
@@ -37,19 +42,22 @@ pub(super) enum Value<'a> {
     Bytes(&'a [u8]),
 }
 
-/// A row type both backends can decode.
+/// A row type every connection can decode.
 pub(super) trait Decode:
-    for<'r> FromRow<'r, SqliteRow> + for<'r> FromRow<'r, PgRow>
+    for<'r> FromRow<'r, SqliteRow> + for<'r> FromRow<'r, PgRow> + FromSyncRow
 {
 }
 
-impl<T> Decode for T where T: for<'r> FromRow<'r, SqliteRow> + for<'r> FromRow<'r, PgRow> {}
+impl<T> Decode for T where
+    T: for<'r> FromRow<'r, SqliteRow> + for<'r> FromRow<'r, PgRow> + FromSyncRow
+{
+}
 
 impl Conn<'_> {
     /// The statement for this backend, where the two dialects differ.
     pub(super) fn pick(&self, sqlite: &'static str, postgres: &'static str) -> &'static str {
         match self {
-            Self::Sqlite(_) => sqlite,
+            Self::Sqlite(_) | Self::SqliteWriter(_) => sqlite,
             Self::Postgres(_) => postgres,
         }
     }
@@ -65,6 +73,7 @@ impl Conn<'_> {
                 .execute(&mut **c)
                 .await?
                 .rows_affected(),
+            Self::SqliteWriter(c) => sqlite_sync::execute(c, sql, params)?,
             Self::Postgres(c) => bind(sqlx::query(sql), params)
                 .execute(&mut **c)
                 .await?
@@ -86,6 +95,7 @@ impl Conn<'_> {
                 Some(row) => Some(T::from_row(&row)?),
                 None => None,
             },
+            Self::SqliteWriter(c) => sqlite_sync::fetch_optional(c, sql, params)?,
             Self::Postgres(c) => match bind(sqlx::query(sql), params)
                 .fetch_optional(&mut **c)
                 .await?
@@ -109,6 +119,7 @@ impl Conn<'_> {
                 .iter()
                 .map(T::from_row)
                 .collect::<Result<_, _>>()?,
+            Self::SqliteWriter(c) => sqlite_sync::fetch_all(c, sql, params)?,
             Self::Postgres(c) => bind(sqlx::query(sql), params)
                 .fetch_all(&mut **c)
                 .await?
@@ -433,6 +444,15 @@ struct HeadRow {
     hash: String,
 }
 
+impl FromSyncRow for HeadRow {
+    fn from_sync_row(row: &rusqlite::Row<'_>) -> rusqlite::Result<Self> {
+        Ok(Self {
+            seq: row.get("seq")?,
+            hash: row.get("hash")?,
+        })
+    }
+}
+
 /// A `networks` row as stored.
 #[derive(FromRow)]
 pub(super) struct NetworkRow {
@@ -449,6 +469,26 @@ pub(super) struct NetworkRow {
     public_key: Vec<u8>,
     created_at: String,
     updated_at: String,
+}
+
+impl FromSyncRow for NetworkRow {
+    fn from_sync_row(row: &rusqlite::Row<'_>) -> rusqlite::Result<Self> {
+        Ok(Self {
+            network_id: row.get("network_id")?,
+            owner_did: row.get("owner_did")?,
+            name: row.get("name")?,
+            alg: row.get("alg")?,
+            state: row.get("state")?,
+            key_version: row.get("key_version")?,
+            min_decryption_version: row.get("min_decryption_version")?,
+            key_backend: row.get("key_backend")?,
+            threshold_n: row.get("threshold_n")?,
+            threshold_t: row.get("threshold_t")?,
+            public_key: row.get("public_key")?,
+            created_at: row.get("created_at")?,
+            updated_at: row.get("updated_at")?,
+        })
+    }
 }
 
 impl TryFrom<NetworkRow> for NetworkRecord {
@@ -489,6 +529,22 @@ pub(super) struct AuditRow {
     outcome: String,
     prev_hash: String,
     entry_hash: String,
+}
+
+impl FromSyncRow for AuditRow {
+    fn from_sync_row(row: &rusqlite::Row<'_>) -> rusqlite::Result<Self> {
+        Ok(Self {
+            seq: row.get("seq")?,
+            time: row.get("time")?,
+            network: row.get("network")?,
+            requester: row.get("requester")?,
+            command: row.get("command")?,
+            invocation_cid: row.get("invocation_cid")?,
+            outcome: row.get("outcome")?,
+            prev_hash: row.get("prev_hash")?,
+            entry_hash: row.get("entry_hash")?,
+        })
+    }
 }
 
 impl TryFrom<AuditRow> for AuditRecord {

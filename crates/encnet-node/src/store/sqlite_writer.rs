@@ -1,0 +1,308 @@
+//! The SQLite writer: one thread owns the only writing connection and runs
+//! every writing transaction, one after another.
+//!
+//! Queued decisions (the hot path) are committed together, as many as are
+//! waiting, in one transaction. The thread takes them off the queue itself
+//! and runs the whole transaction, fsync included, without handing control
+//! to another thread: a commit never waits for an async worker that is busy
+//! with cryptography. The connection also caches the head of the audit chain
+//! (one process owns the file), so entries are appended in one linear order.
+
+use std::panic::{self, AssertUnwindSafe};
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::thread::JoinHandle;
+use std::time::Duration;
+
+use encnet_core::api::AuditRecord;
+use rusqlite::{Connection, OpenFlags};
+use tokio::runtime::Runtime;
+use tokio::sync::{mpsc, oneshot};
+
+use super::group_commit::{self, closing, Pending, Write, MAX_BATCH, QUEUE_DEPTH};
+use super::memory::Memory;
+use super::query::{ChainHead, Conn, Effects, Tx};
+use super::sqlite::PRAGMAS;
+use super::{StoreError, TxFuture};
+
+/// Statements the writer keeps prepared: the group commit uses one per
+/// batch size.
+const STATEMENT_CACHE: usize = 1024;
+
+/// Work for the writer thread.
+enum Job {
+    /// A decision to group-commit.
+    Write(Pending),
+    /// Anything else, run alone.
+    Run(Box<dyn FnOnce(&mut Writer) + Send>),
+}
+
+/// The async side's handle on the writer thread.
+pub(super) struct WriterHandle {
+    // Dropped first: the thread sees the queue close and ends.
+    jobs: mpsc::Sender<Job>,
+    _thread: JoinOnDrop,
+}
+
+impl WriterHandle {
+    /// Opens the writing connection on a new thread and loads what the
+    /// writer remembers; answers the handle and that memory.
+    pub(super) async fn start(
+        path: &Path,
+        read_only: bool,
+    ) -> Result<(Self, Arc<Memory>), StoreError> {
+        let (jobs, queue) = mpsc::channel(QUEUE_DEPTH);
+        let (ready, started) = oneshot::channel();
+        let path: PathBuf = path.to_owned();
+        let thread = std::thread::Builder::new()
+            .name("encnet-sqlite-writer".to_owned())
+            .spawn(move || match Writer::open(&path, read_only) {
+                Ok(writer) => {
+                    let _ = ready.send(Ok(writer.memory.clone()));
+                    writer.serve(queue);
+                }
+                Err(err) => {
+                    let _ = ready.send(Err(err));
+                }
+            })?;
+        let memory = started.await.map_err(|_| closing())??;
+        Ok((
+            Self {
+                jobs,
+                _thread: JoinOnDrop(Some(thread)),
+            },
+            memory,
+        ))
+    }
+
+    /// Queues a decision and waits until it is committed (or refused).
+    pub(super) async fn submit(&self, write: Write) -> Result<AuditRecord, StoreError> {
+        group_commit::submit(&self.jobs, write, Job::Write).await
+    }
+
+    /// Runs `f` on the writer thread.
+    pub(super) async fn run<T, F>(&self, f: F) -> Result<T, StoreError>
+    where
+        F: FnOnce(&mut Writer) -> Result<T, StoreError> + Send + 'static,
+        T: Send + 'static,
+    {
+        let (reply, answer) = oneshot::channel();
+        let job = Job::Run(Box::new(move |writer| {
+            let _ = reply.send(f(writer));
+        }));
+        self.jobs.send(job).await.map_err(|_| closing())?;
+        answer.await.map_err(|_| closing())?
+    }
+}
+
+/// Waits for the writer thread to finish its last job and close the file.
+struct JoinOnDrop(Option<JoinHandle<()>>);
+
+impl Drop for JoinOnDrop {
+    fn drop(&mut self) {
+        if let Some(thread) = self.0.take() {
+            let _ = thread.join();
+        }
+    }
+}
+
+/// The writer thread's state.
+pub(super) struct Writer {
+    conn: Connection,
+    /// Polls a transaction's future; nothing in it waits, since every
+    /// statement on this connection runs to completion.
+    runtime: Runtime,
+    head: ChainHead,
+    memory: Arc<Memory>,
+    /// A COMMIT failed (or a transaction panicked), so it may or may not
+    /// have happened: the next transaction first re-reads what it may have
+    /// changed.
+    stale: bool,
+}
+
+impl Writer {
+    fn open(path: &Path, read_only: bool) -> Result<Self, StoreError> {
+        let mut conn = open_connection(path, read_only)?;
+        let runtime = tokio::runtime::Builder::new_current_thread().build()?;
+        let (head, revoked) = read_state(&mut conn, &runtime)?;
+        Ok(Self {
+            conn,
+            runtime,
+            head,
+            memory: Arc::new(Memory::new(revoked)),
+            stale: false,
+        })
+    }
+
+    /// Runs jobs until every handle is gone. Decisions queued together are
+    /// committed together, in queue order.
+    fn serve(mut self, mut queue: mpsc::Receiver<Job>) {
+        let mut next = None;
+        while let Some(job) = next.take().or_else(|| queue.blocking_recv()) {
+            // A bug that panics fails its own callers (their replies are
+            // dropped), not the store: the next transaction starts clean.
+            let done = panic::catch_unwind(AssertUnwindSafe(|| match job {
+                Job::Run(run) => run(&mut self),
+                Job::Write(first) => self.commit(gather(first, &mut queue, &mut next)),
+            }));
+            if done.is_err() {
+                tracing::error!("a transaction on the SQLite writer panicked");
+                self.stale = true;
+            }
+        }
+    }
+
+    fn commit(&mut self, batch: Vec<Pending>) {
+        let (writes, replies) = group_commit::open_batch(batch);
+        let committed = self.transact(move |tx| Box::pin(group_commit::apply(tx, writes)));
+        replies.deliver(committed);
+    }
+
+    /// Runs `f` in one `BEGIN IMMEDIATE` transaction; the cached chain head
+    /// and the memory move only when it commits.
+    pub(super) fn transact<T, F>(&mut self, f: F) -> Result<T, StoreError>
+    where
+        F: for<'a, 'c> FnOnce(&'a mut Tx<'c>) -> TxFuture<'a, T>,
+    {
+        if self.stale {
+            self.recover()?;
+        }
+        super::sqlite_sync::execute(&self.conn, "BEGIN IMMEDIATE", &[])?;
+        let mut tx = Tx::new(Conn::SqliteWriter(&mut self.conn), Some(self.head));
+        let result = self.runtime.block_on(f(&mut tx));
+        let head = tx.appended_head();
+        let effects = tx.take_effects();
+        let finish = if result.is_ok() { "COMMIT" } else { "ROLLBACK" };
+        let finished = super::sqlite_sync::execute(&self.conn, finish, &[]);
+        match (result, finished) {
+            (Ok(value), Ok(_)) => {
+                if let Some(head) = head {
+                    self.head = head;
+                }
+                self.memory.committed(effects);
+                Ok(value)
+            }
+            (Ok(_), Err(err)) => {
+                // The commit may have happened: its revocations count until
+                // the next transaction re-reads them (failing closed).
+                self.memory.committed(Effects {
+                    claimed: Vec::new(),
+                    revoked: effects.revoked,
+                });
+                self.stale = true;
+                Err(err)
+            }
+            (Err(err), finished) => {
+                self.stale = finished.is_err();
+                Err(err)
+            }
+        }
+    }
+
+    /// Ends whatever transaction a failed COMMIT left open and re-reads the
+    /// chain head and the revocations.
+    fn recover(&mut self) -> Result<(), StoreError> {
+        if !self.conn.is_autocommit() {
+            let _ = self.conn.execute_batch("ROLLBACK");
+        }
+        let (head, revoked) = read_state(&mut self.conn, &self.runtime)?;
+        self.head = head;
+        self.memory.reload_revocations(revoked);
+        self.stale = false;
+        Ok(())
+    }
+
+    /// Moves the WAL into the database file and truncates it, so no copy of
+    /// deleted rows survives there (`secure_delete` zeroes the pages).
+    pub(super) fn checkpoint(&mut self) -> Result<(), StoreError> {
+        self.conn
+            .execute_batch("PRAGMA wal_checkpoint(TRUNCATE)")
+            .map_err(Into::into)
+    }
+}
+
+/// `first` and the decisions queued behind it, up to the first other job
+/// (kept in `next`).
+fn gather(first: Pending, queue: &mut mpsc::Receiver<Job>, next: &mut Option<Job>) -> Vec<Pending> {
+    let mut batch = vec![first];
+    while batch.len() < MAX_BATCH {
+        match queue.try_recv() {
+            Ok(Job::Write(pending)) => batch.push(pending),
+            Ok(other) => {
+                *next = Some(other);
+                break;
+            }
+            Err(_) => break,
+        }
+    }
+    batch
+}
+
+/// The chain head and every revoked delegation's CID.
+fn read_state(
+    conn: &mut Connection,
+    runtime: &Runtime,
+) -> Result<(ChainHead, Vec<String>), StoreError> {
+    runtime.block_on(async {
+        let mut conn = Conn::SqliteWriter(conn);
+        let head = conn.chain_head().await?;
+        let revoked: Vec<(String,)> = conn.fetch_all("SELECT cid FROM revocations", &[]).await?;
+        Ok((head, revoked.into_iter().map(|(cid,)| cid).collect()))
+    })
+}
+
+/// The writing connection, with the settings every connection has. The
+/// pool has already created and migrated the file.
+fn open_connection(path: &Path, read_only: bool) -> Result<Connection, StoreError> {
+    let access = match read_only {
+        true => OpenFlags::SQLITE_OPEN_READ_ONLY,
+        false => OpenFlags::SQLITE_OPEN_READ_WRITE,
+    };
+    let conn = Connection::open_with_flags(path, access | OpenFlags::SQLITE_OPEN_NO_MUTEX)?;
+    conn.busy_timeout(Duration::from_secs(10))?;
+    conn.set_prepared_statement_cache_capacity(STATEMENT_CACHE);
+    if !read_only {
+        for (name, value) in PRAGMAS {
+            conn.pragma_update(None, name, value)?;
+        }
+    }
+    Ok(conn)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::{AuditDraft, Location, Store};
+    use super::*;
+
+    #[tokio::test]
+    async fn a_panicking_transaction_fails_alone() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let store = Store::open(&Location::Sqlite(dir.path().join("encnet.db")))
+            .await
+            .expect("store opens");
+        let draft = || AuditDraft {
+            outcome: "denied".to_owned(),
+            ..AuditDraft::default()
+        };
+        store.append_audit(draft()).await.expect("first entry");
+        let panicked: Result<(), _> = store
+            .transact(|tx| {
+                Box::pin(async move {
+                    tx.append_audit(AuditDraft::default()).await?;
+                    panic!("a bug mid-transaction")
+                })
+            })
+            .await;
+        assert!(matches!(panicked, Err(StoreError::Batch(_))));
+        // The half-done transaction was rolled back; the chain goes on.
+        store.append_audit(draft()).await.expect("next entry");
+        let sequences: Vec<u64> = store
+            .audit_chain()
+            .await
+            .expect("chain")
+            .iter()
+            .map(|r| r.entry.sequence)
+            .collect();
+        assert_eq!(sequences, [1, 2]);
+    }
+}
