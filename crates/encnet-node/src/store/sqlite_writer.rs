@@ -25,6 +25,15 @@ use super::query::{ChainHead, Conn, Effects, Tx};
 use super::sqlite::PRAGMAS;
 use super::{StoreError, TxFuture};
 
+/// Under concurrent load, a small batch waits this long for more decisions
+/// before it commits. Each commit costs about 90 µs of CPU whatever its
+/// size (WAL frames and fdatasync), which the cryptography on the same
+/// cores would otherwise lose: this buys about 6 % more throughput for
+/// 0.3 ms of latency, and nothing is delayed when requests come one by one.
+const LINGER: Duration = Duration::from_micros(300);
+/// A batch at least this large commits at once.
+const LINGER_BELOW: usize = 8;
+
 /// Statements the writer keeps prepared: the group commit uses one per
 /// batch size.
 const STATEMENT_CACHE: usize = 1024;
@@ -118,6 +127,8 @@ pub(super) struct Writer {
     /// have happened: the next transaction first re-reads what it may have
     /// changed.
     stale: bool,
+    /// Decisions in the last group commit.
+    last_batch: usize,
 }
 
 impl Writer {
@@ -131,6 +142,7 @@ impl Writer {
             head,
             memory: Arc::new(Memory::new(revoked)),
             stale: false,
+            last_batch: 0,
         })
     }
 
@@ -143,7 +155,10 @@ impl Writer {
             // dropped), not the store: the next transaction starts clean.
             let done = panic::catch_unwind(AssertUnwindSafe(|| match job {
                 Job::Run(run) => run(&mut self),
-                Job::Write(first) => self.commit(gather(first, &mut queue, &mut next)),
+                Job::Write(first) => {
+                    let batch = self.batch(first, &mut queue, &mut next);
+                    self.commit(batch)
+                }
             }));
             if done.is_err() {
                 tracing::error!("a transaction on the SQLite writer panicked");
@@ -152,7 +167,25 @@ impl Writer {
         }
     }
 
+    /// `first` and the decisions queued behind it, up to the first other job
+    /// (kept in `next`). Under concurrent load (the last commit carried more
+    /// than one decision) a small batch lingers for more.
+    fn batch(
+        &self,
+        first: Pending,
+        queue: &mut mpsc::Receiver<Job>,
+        next: &mut Option<Job>,
+    ) -> Vec<Pending> {
+        let batch = gather(vec![first], queue, next);
+        if next.is_some() || self.last_batch < 2 || batch.len() >= LINGER_BELOW {
+            return batch;
+        }
+        std::thread::sleep(LINGER);
+        gather(batch, queue, next)
+    }
+
     fn commit(&mut self, batch: Vec<Pending>) {
+        self.last_batch = batch.len();
         let (writes, replies) = group_commit::open_batch(batch);
         let committed = self.transact(move |tx| Box::pin(group_commit::apply(tx, writes)));
         replies.deliver(committed);
@@ -221,10 +254,13 @@ impl Writer {
     }
 }
 
-/// `first` and the decisions queued behind it, up to the first other job
-/// (kept in `next`).
-fn gather(first: Pending, queue: &mut mpsc::Receiver<Job>, next: &mut Option<Job>) -> Vec<Pending> {
-    let mut batch = vec![first];
+/// `batch` and the decisions queued now, up to the first other job (kept in
+/// `next`).
+fn gather(
+    mut batch: Vec<Pending>,
+    queue: &mut mpsc::Receiver<Job>,
+    next: &mut Option<Job>,
+) -> Vec<Pending> {
     while batch.len() < MAX_BATCH {
         match queue.try_recv() {
             Ok(Job::Write(pending)) => batch.push(pending),
