@@ -42,6 +42,34 @@ fn bench_decrypt_reports_throughput_latency_and_the_floor() {
 }
 
 #[test]
+fn open_loop_sends_at_the_rate_asked() {
+    let node = Node::start();
+    let out = node
+        .run(&[
+            "bench",
+            "decrypt",
+            "--rate",
+            "50",
+            "--duration",
+            "1s",
+            "--warmup",
+            "0s",
+            "--invocations",
+            "200",
+            "--concurrency",
+            "4",
+            "--floor-secs",
+            "0",
+            "--json",
+        ])
+        .ok();
+    let report: serde_json::Value = serde_json::from_str(&out).expect("JSON report");
+    // One request per 20 ms slot of the 1 s window, each answered.
+    assert_eq!(report["requests"], 50, "{report}");
+    assert_eq!(report["statuses"], serde_json::json!({ "200": 50 }));
+}
+
+#[test]
 fn bench_decrypt_refuses_what_it_cannot_drive() {
     let node = Node::start();
     node.run(&["bench", "decrypt", "--concurrency", "0"])

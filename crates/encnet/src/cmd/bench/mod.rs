@@ -9,11 +9,12 @@
 //! on one thread, so node throughput is reported as a ratio from one run.
 
 mod connection;
+mod pacer;
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::process::ExitCode;
-use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -25,6 +26,7 @@ use encnet_ucan::{Container, Ed25519Signer, InvocationBuilder, Ipld};
 use hdrhistogram::Histogram;
 use hyper::header::HeaderValue;
 use indicatif::{ProgressBar, ProgressStyle};
+use pacer::Pacer;
 use serde::Serialize;
 
 use super::client::{now, parse_duration, parse_duration_or_zero, write_private};
@@ -141,8 +143,12 @@ async fn drive(
         })?;
         connections.push(connection);
     }
-    let shared = Arc::new(Shared::default());
     let schedule = Schedule::new(args);
+    let shared = Arc::new(Shared {
+        pacer: schedule.pacer(headers.len()),
+        done: AtomicU64::default(),
+        statuses: Mutex::default(),
+    });
     let progress = progress_bar(args.warmup + args.duration);
     let mut workers = Vec::with_capacity(args.concurrency);
     for connection in connections {
@@ -211,16 +217,11 @@ impl Schedule {
         }
     }
 
-    /// When request `index` goes out: its open-loop slot, or now.
-    async fn slot(&self, index: usize) -> Instant {
+    /// Who hands out the requests: at once, or one per interval.
+    fn pacer(&self, count: usize) -> Pacer {
         match self.interval {
-            Some(step) => {
-                let at =
-                    self.started + step.saturating_mul(u32::try_from(index).unwrap_or(u32::MAX));
-                tokio::time::sleep_until(at.into()).await;
-                at
-            }
-            None => Instant::now(),
+            Some(step) => Pacer::open(self.started, step, self.deadline, count),
+            None => Pacer::closed(),
         }
     }
 
@@ -233,9 +234,8 @@ impl Schedule {
 }
 
 /// Counters shared by the workers.
-#[derive(Default)]
 struct Shared {
-    next: AtomicUsize,
+    pacer: Pacer,
     done: AtomicU64,
     statuses: Mutex<BTreeMap<String, u64>>,
 }
@@ -249,13 +249,11 @@ async fn worker(
 ) -> Histogram<u64> {
     let mut histogram = new_histogram();
     let mut connection = Some(connection);
-    loop {
-        let index = shared.next.fetch_add(1, Ordering::Relaxed);
+    // Open loop: latency counts from the request's slot, not its send.
+    while let Some((index, scheduled)) = shared.pacer.next().await {
         let Some(header) = headers.get(index) else {
             break;
         };
-        // Open loop: latency counts from the request's slot, not its send.
-        let scheduled = schedule.slot(index).await;
         if scheduled >= schedule.deadline {
             break;
         }
