@@ -235,18 +235,20 @@ const AUDIT_SELECT_PAGE: &str =
 impl Store {
     /// Opens (creating an SQLite file if needed) and applies migrations.
     pub(crate) async fn open(location: &Location) -> Result<Self, StoreError> {
-        Ok(Self::with_backend(match location {
+        let backend = match location {
             Location::Sqlite(path) => Backend::Sqlite(SqliteStore::open(path).await?),
             Location::Postgres(url) => Backend::Postgres(PgStore::open(url).await?),
-        }))
+        };
+        Ok(Self { backend })
     }
 
     /// Opens an existing database read-only, without migrating (offline tools).
     pub(crate) async fn open_read_only(location: &Location) -> Result<Self, StoreError> {
-        Ok(Self::with_backend(match location {
+        let backend = match location {
             Location::Sqlite(path) => Backend::Sqlite(SqliteStore::open_read_only(path).await?),
             Location::Postgres(url) => Backend::Postgres(PgStore::open_read_only(url).await?),
-        }))
+        };
+        Ok(Self { backend })
     }
 
     /// Every audit record in sequence order (offline verification).
@@ -587,10 +589,6 @@ impl Store {
     /// sees every change and may cache what it reads.
     pub(crate) fn is_sole_writer(&self) -> bool {
         matches!(self.backend, Backend::Sqlite(_))
-    }
-
-    fn with_backend(backend: Backend) -> Self {
-        Self { backend }
     }
 
     async fn reader(&self) -> Result<Reader, StoreError> {

@@ -53,13 +53,7 @@ pub(super) fn fetch_all<T: FromSyncRow>(
     sql: &str,
     params: &[Value<'_>],
 ) -> Result<Vec<T>, StoreError> {
-    let mut statement = prepare(conn, sql, params)?;
-    let mut rows = statement.raw_query();
-    let mut out = Vec::new();
-    while let Some(row) = rows.next()? {
-        out.push(T::from_sync_row(row)?);
-    }
-    Ok(out)
+    fetch(conn, sql, params, usize::MAX)
 }
 
 /// The first row, if any.
@@ -68,12 +62,26 @@ pub(super) fn fetch_optional<T: FromSyncRow>(
     sql: &str,
     params: &[Value<'_>],
 ) -> Result<Option<T>, StoreError> {
+    Ok(fetch(conn, sql, params, 1)?.pop())
+}
+
+/// Up to `limit` rows.
+fn fetch<T: FromSyncRow>(
+    conn: &Connection,
+    sql: &str,
+    params: &[Value<'_>],
+    limit: usize,
+) -> Result<Vec<T>, StoreError> {
     let mut statement = prepare(conn, sql, params)?;
     let mut rows = statement.raw_query();
-    Ok(match rows.next()? {
-        Some(row) => Some(T::from_sync_row(row)?),
-        None => None,
-    })
+    let mut out = Vec::new();
+    while out.len() < limit {
+        match rows.next()? {
+            Some(row) => out.push(T::from_sync_row(row)?),
+            None => break,
+        }
+    }
+    Ok(out)
 }
 
 /// The cached statement for `sql`, with `params` bound to its `$N`s.
