@@ -10,6 +10,7 @@ mod memory;
 mod postgres;
 mod query;
 mod sqlite;
+mod sqlite_checkpointer;
 mod sqlite_sync;
 mod sqlite_writer;
 

@@ -1,11 +1,13 @@
 //! SQLite: WAL, `synchronous=FULL`, one writer.
 //!
-//! Every write runs on the writer thread ([`sqlite_writer`]). Reads use a
-//! separate pool (WAL readers do not block the writer). What the writer
-//! committed is also remembered ([`Memory`]), so the capability check reads
-//! nothing.
+//! Every write runs on the writer thread ([`sqlite_writer`]), and the WAL
+//! is copied back into the database file on a thread of its own
+//! ([`sqlite_checkpointer`]). Reads use a separate pool (WAL readers do not
+//! block the writer). What the writer committed is also remembered
+//! ([`Memory`]), so the capability check reads nothing.
 //!
 //! [`sqlite_writer`]: super::sqlite_writer
+//! [`sqlite_checkpointer`]: super::sqlite_checkpointer
 
 use std::path::Path;
 use std::sync::Arc;

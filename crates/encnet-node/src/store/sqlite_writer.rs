@@ -23,6 +23,7 @@ use super::group_commit::{self, closing, Pending, Write, MAX_BATCH, QUEUE_DEPTH}
 use super::memory::Memory;
 use super::query::{ChainHead, Conn, Effects, Tx};
 use super::sqlite::PRAGMAS;
+use super::sqlite_checkpointer::{self, Checkpointer, WalProgress, FALLBACK_FRAMES};
 use super::{StoreError, TxFuture};
 
 /// Under concurrent load, a small batch waits this long for more decisions
@@ -51,6 +52,7 @@ pub(super) struct WriterHandle {
     // Dropped first: the thread sees the queue close and ends.
     jobs: mpsc::Sender<Job>,
     _thread: JoinOnDrop,
+    _checkpointer: Option<Checkpointer>,
 }
 
 impl WriterHandle {
@@ -62,10 +64,12 @@ impl WriterHandle {
     ) -> Result<(Self, Arc<Memory>), StoreError> {
         let (jobs, queue) = mpsc::channel(QUEUE_DEPTH);
         let (ready, started) = oneshot::channel();
-        let path: PathBuf = path.to_owned();
+        let wal = (!read_only).then(Arc::<WalProgress>::default);
+        let writer_wal = wal.clone();
+        let writer_path: PathBuf = path.to_owned();
         let thread = std::thread::Builder::new()
             .name("encnet-sqlite-writer".to_owned())
-            .spawn(move || match Writer::open(&path, read_only) {
+            .spawn(move || match Writer::open(&writer_path, writer_wal) {
                 Ok(writer) => {
                     let _ = ready.send(Ok(writer.memory.clone()));
                     writer.serve(queue);
@@ -74,11 +78,14 @@ impl WriterHandle {
                     let _ = ready.send(Err(err));
                 }
             })?;
+        let thread = JoinOnDrop(Some(thread));
         let memory = started.await.map_err(|_| closing())??;
+        let checkpointer = wal.map(|wal| Checkpointer::start(path, wal)).transpose()?;
         Ok((
             Self {
                 jobs,
-                _thread: JoinOnDrop(Some(thread)),
+                _thread: thread,
+                _checkpointer: checkpointer,
             },
             memory,
         ))
@@ -129,11 +136,16 @@ pub(super) struct Writer {
     stale: bool,
     /// Decisions in the last group commit.
     last_batch: usize,
+    /// Shared with the checkpointer; `None` when read-only.
+    wal: Option<Arc<WalProgress>>,
 }
 
 impl Writer {
-    fn open(path: &Path, read_only: bool) -> Result<Self, StoreError> {
-        let mut conn = open_connection(path, read_only)?;
+    fn open(path: &Path, wal: Option<Arc<WalProgress>>) -> Result<Self, StoreError> {
+        let mut conn = open_connection(path, wal.is_none())?;
+        if wal.is_some() {
+            conn.pragma_update(None, "wal_autocheckpoint", FALLBACK_FRAMES)?;
+        }
         let runtime = tokio::runtime::Builder::new_current_thread().build()?;
         let (head, revoked) = read_state(&mut conn, &runtime)?;
         Ok(Self {
@@ -143,6 +155,7 @@ impl Writer {
             memory: Arc::new(Memory::new(revoked)),
             stale: false,
             last_batch: 0,
+            wal,
         })
     }
 
@@ -163,6 +176,17 @@ impl Writer {
             if done.is_err() {
                 tracing::error!("a transaction on the SQLite writer panicked");
                 self.stale = true;
+            }
+            self.catch_up_wal();
+        }
+    }
+
+    /// Copies the frames committed since the checkpointer's last pass, when
+    /// it asks: between two transactions, so the next one restarts the WAL.
+    fn catch_up_wal(&self) {
+        if self.wal.as_ref().is_some_and(|wal| wal.take_catch_up()) {
+            if let Err(err) = sqlite_checkpointer::checkpoint_passive(&self.conn) {
+                tracing::warn!(%err, "WAL checkpoint on the writer failed");
             }
         }
     }
@@ -209,6 +233,9 @@ impl Writer {
         let finished = super::sqlite_sync::execute(&self.conn, finish, &[]);
         match (result, finished) {
             (Ok(value), Ok(_)) => {
+                if let Some(wal) = &self.wal {
+                    wal.committed();
+                }
                 if let Some(head) = head {
                     self.head = head;
                 }
@@ -287,9 +314,10 @@ fn read_state(
     })
 }
 
-/// The writing connection, with the settings every connection has. The
-/// pool has already created and migrated the file.
-fn open_connection(path: &Path, read_only: bool) -> Result<Connection, StoreError> {
+/// A connection for the writer or the checkpointer, with the settings
+/// every connection has. The pool has already created and migrated the
+/// file.
+pub(super) fn open_connection(path: &Path, read_only: bool) -> Result<Connection, StoreError> {
     let access = match read_only {
         true => OpenFlags::SQLITE_OPEN_READ_ONLY,
         false => OpenFlags::SQLITE_OPEN_READ_WRITE,
