@@ -29,7 +29,7 @@ const INTERVAL: Duration = Duration::from_millis(50);
 
 /// If the checkpointer ever stops keeping up, SQLite's own checkpoint takes
 /// over on the writer once the WAL holds this many frames (about 40 MiB).
-pub(super) const FALLBACK_FRAMES: &str = "10000";
+pub(super) const FALLBACK_FRAMES: i64 = 10_000;
 
 /// What the writer and the checkpointer tell each other.
 #[derive(Default)]
