@@ -12,15 +12,14 @@
 //! wholly in the database file, and the next transaction starts it over from
 //! its beginning, which keeps it small.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{mpsc, Arc};
-use std::thread::JoinHandle;
 use std::time::Duration;
 
 use rusqlite::Connection;
 
-use super::sqlite_writer::open_connection;
+use super::sqlite_writer::{open_connection, JoinOnDrop};
 use super::StoreError;
 
 /// How often the checkpointer looks for new commits. At peak load this is
@@ -59,8 +58,9 @@ pub(super) fn checkpoint_passive(conn: &Connection) -> Result<(), StoreError> {
 
 /// The checkpointer thread; dropping it stops the thread and waits for it.
 pub(super) struct Checkpointer {
-    stop: Option<mpsc::Sender<()>>,
-    thread: Option<JoinHandle<()>>,
+    // Dropped first: the thread sees the channel close and ends.
+    _stop: mpsc::Sender<()>,
+    _thread: JoinOnDrop,
 }
 
 impl Checkpointer {
@@ -68,29 +68,19 @@ impl Checkpointer {
     pub(super) fn start(path: &Path, progress: Arc<WalProgress>) -> Result<Self, StoreError> {
         let conn = open_connection(path, false)?;
         let (stop, stopped) = mpsc::channel();
-        let path: PathBuf = path.to_owned();
         let thread = std::thread::Builder::new()
             .name("encnet-sqlite-checkpointer".to_owned())
-            .spawn(move || run(&conn, &progress, &stopped, &path))?;
+            .spawn(move || run(&conn, &progress, &stopped))?;
         Ok(Self {
-            stop: Some(stop),
-            thread: Some(thread),
+            _stop: stop,
+            _thread: JoinOnDrop(Some(thread)),
         })
-    }
-}
-
-impl Drop for Checkpointer {
-    fn drop(&mut self) {
-        drop(self.stop.take());
-        if let Some(thread) = self.thread.take() {
-            let _ = thread.join();
-        }
     }
 }
 
 /// Every [`INTERVAL`] in which something was committed: copy, then ask the
 /// writer for the rest.
-fn run(conn: &Connection, progress: &WalProgress, stopped: &mpsc::Receiver<()>, path: &Path) {
+fn run(conn: &Connection, progress: &WalProgress, stopped: &mpsc::Receiver<()>) {
     let mut seen = 0;
     while let Err(mpsc::RecvTimeoutError::Timeout) = stopped.recv_timeout(INTERVAL) {
         let commits = progress.commits.load(Ordering::Relaxed);
@@ -100,7 +90,7 @@ fn run(conn: &Connection, progress: &WalProgress, stopped: &mpsc::Receiver<()>, 
         seen = commits;
         match checkpoint_passive(conn) {
             Ok(()) => progress.catch_up.store(true, Ordering::Release),
-            Err(err) => tracing::warn!(%err, path = %path.display(), "WAL checkpoint failed"),
+            Err(err) => tracing::warn!(%err, "WAL checkpoint failed"),
         }
     }
 }

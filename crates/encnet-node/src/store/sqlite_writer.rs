@@ -113,8 +113,9 @@ impl WriterHandle {
     }
 }
 
-/// Waits for the writer thread to finish its last job and close the file.
-struct JoinOnDrop(Option<JoinHandle<()>>);
+/// Waits for a store thread (the writer, the checkpointer) to finish its
+/// last job and close its connection.
+pub(super) struct JoinOnDrop(pub(super) Option<JoinHandle<()>>);
 
 impl Drop for JoinOnDrop {
     fn drop(&mut self) {
