@@ -10,6 +10,7 @@
 
 mod connection;
 mod pacer;
+mod slot_timer;
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;

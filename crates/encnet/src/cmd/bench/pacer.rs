@@ -1,25 +1,23 @@
 //! Which request a worker sends next, and the time its latency counts from.
 //!
 //! Closed loop: the next index, now. Open loop: each index at its slot. A
-//! thread of its own sleeps to each slot and hands out the index due:
-//! tokio's timer has a resolution of one millisecond and fires up to that
-//! much late, which would be counted against the node, since open-loop
-//! latency runs from the slot. The OS timer is accurate to tens of µs.
+//! task on the runtime wakes at each slot (see `slot_timer`) and releases
+//! the slots that have come as semaphore permits, so exactly that many idle
+//! workers wake, and a slot that finds every worker busy waits for the first
+//! free one with its latency already running.
 
 use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use tokio::sync::{mpsc, Mutex};
+use tokio::sync::Semaphore;
+
+use super::slot_timer::SlotTimer;
 
 /// Hands out request indices.
 pub(super) enum Pacer {
     Closed(AtomicUsize),
-    Open {
-        /// Indices whose slot has come, in order.
-        due: Mutex<mpsc::Receiver<usize>>,
-        started: Instant,
-        step: Duration,
-    },
+    Open(Arc<Slots>),
 }
 
 impl Pacer {
@@ -29,25 +27,18 @@ impl Pacer {
     }
 
     /// One request per `step` from `started`, until `deadline` or `count`.
+    /// Must be called inside the runtime, which runs the releasing task.
     pub(super) fn open(started: Instant, step: Duration, deadline: Instant, count: usize) -> Self {
-        let (release, due) = mpsc::channel(1024);
-        std::thread::spawn(move || {
-            for index in 0..count {
-                let at = slot(started, step, index);
-                if at >= deadline {
-                    break;
-                }
-                std::thread::sleep(at.saturating_duration_since(Instant::now()));
-                if release.blocking_send(index).is_err() {
-                    break;
-                }
-            }
-        });
-        Self::Open {
-            due: Mutex::new(due),
+        let slots = Arc::new(Slots {
             started,
-            step,
-        }
+            step: step.max(Duration::from_nanos(1)),
+            due: Semaphore::new(0),
+            next: AtomicUsize::new(0),
+            released: AtomicUsize::new(0),
+        });
+        let total = count.min(slots.due_by(deadline));
+        tokio::spawn(slots.clone().release(total));
+        Self::Open(slots)
     }
 
     /// The next request's index and the time its latency counts from;
@@ -55,16 +46,74 @@ impl Pacer {
     pub(super) async fn next(&self) -> Option<(usize, Instant)> {
         match self {
             Self::Closed(next) => Some((next.fetch_add(1, Ordering::Relaxed), Instant::now())),
-            Self::Open { due, started, step } => {
-                let index = due.lock().await.recv().await?;
-                Some((index, slot(*started, *step, index)))
+            Self::Open(slots) => {
+                let index = slots.take().await?;
+                Some((index, slots.slot(index)))
             }
         }
     }
 }
 
-fn slot(started: Instant, step: Duration, index: usize) -> Instant {
-    started + step.saturating_mul(u32::try_from(index).unwrap_or(u32::MAX))
+/// The open-loop schedule: slot `i` comes at `started + i × step`.
+pub(super) struct Slots {
+    started: Instant,
+    step: Duration,
+    /// One permit per slot that has come and not been taken.
+    due: Semaphore,
+    /// The next index to hand out.
+    next: AtomicUsize,
+    /// How many slots came in all; set before `due` is closed.
+    released: AtomicUsize,
+}
+
+impl Slots {
+    fn slot(&self, index: usize) -> Instant {
+        let index = u32::try_from(index).unwrap_or(u32::MAX);
+        self.started + self.step.saturating_mul(index)
+    }
+
+    /// How many slots come before `at`.
+    fn due_by(&self, at: Instant) -> usize {
+        let elapsed = at.saturating_duration_since(self.started).as_nanos();
+        usize::try_from(elapsed.div_ceil(self.step.as_nanos())).unwrap_or(usize::MAX)
+    }
+
+    async fn take(&self) -> Option<usize> {
+        match self.due.acquire().await {
+            Ok(permit) => {
+                permit.forget();
+                Some(self.next.fetch_add(1, Ordering::Relaxed))
+            }
+            // The schedule has ended; slots that came but found no free
+            // worker still go out, late, and count.
+            Err(_) => {
+                let index = self.next.fetch_add(1, Ordering::Relaxed);
+                (index < self.released.load(Ordering::Acquire)).then_some(index)
+            }
+        }
+    }
+
+    /// Releases each of the first `total` slots when it comes, then ends
+    /// the schedule.
+    async fn release(self: Arc<Self>, total: usize) {
+        let timer = SlotTimer::new();
+        let mut released = 0;
+        while released < total {
+            // Slot `i` has come once `now` is past it: `due_by` counts
+            // those strictly before `now`, so ask just after.
+            let due = self
+                .due_by(Instant::now() + Duration::from_nanos(1))
+                .min(total);
+            if due > released {
+                self.due.add_permits(due - released);
+                released = due;
+            } else {
+                timer.sleep_until(self.slot(released)).await;
+            }
+        }
+        self.released.store(released, Ordering::Release);
+        self.due.close();
+    }
 }
 
 #[cfg(test)]
@@ -83,5 +132,30 @@ mod tests {
             seen.push(index);
         }
         assert_eq!(seen, [0, 1, 2, 3, 4]);
+    }
+
+    #[tokio::test]
+    async fn slots_that_found_no_free_worker_still_go_out_after_the_end() {
+        let started = Instant::now();
+        let step = Duration::from_millis(1);
+        let pacer = Pacer::open(started, step, started + step * 4, 100);
+        tokio::time::sleep(Duration::from_millis(30)).await;
+        let mut seen = Vec::new();
+        while let Some((index, _)) = pacer.next().await {
+            seen.push(index);
+        }
+        assert_eq!(seen, [0, 1, 2, 3]);
+    }
+
+    #[tokio::test]
+    async fn the_schedule_stops_at_the_prepared_count() {
+        let started = Instant::now();
+        let step = Duration::from_millis(1);
+        let pacer = Pacer::open(started, step, started + step * 50, 3);
+        let mut seen = Vec::new();
+        while let Some((index, _)) = pacer.next().await {
+            seen.push(index);
+        }
+        assert_eq!(seen, [0, 1, 2]);
     }
 }
