@@ -39,6 +39,10 @@ fn bench_decrypt_reports_throughput_latency_and_the_floor() {
     assert!(0 < p50 && p50 <= p99 && p99 <= max, "{latency}");
     assert!(report["floorOpsPerSec"].as_f64().expect("floor") > 0.0);
     assert!(report["throughputOverFloor"].as_f64().expect("ratio") > 0.0);
+    if cfg!(target_os = "linux") {
+        let steal = report["stealSecs"].as_f64().expect("steal reported");
+        assert!(steal >= 0.0, "{report}");
+    }
 }
 
 #[test]

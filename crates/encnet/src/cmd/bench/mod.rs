@@ -11,6 +11,7 @@
 mod connection;
 mod pacer;
 mod slot_timer;
+mod steal;
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;
@@ -88,6 +89,8 @@ struct Report {
     throughput: f64,
     latency_micros: Latency,
     statuses: BTreeMap<String, u64>,
+    /// CPU seconds the hypervisor took from this machine while measuring.
+    steal_secs: Option<f64>,
     floor_ops_per_sec: Option<f64>,
     throughput_over_floor: Option<f64>,
 }
@@ -159,6 +162,10 @@ async fn drive(
         }));
     }
     let ticker = tokio::spawn(tick(progress.clone(), shared.clone(), schedule));
+    let steal_before = tokio::spawn(async move {
+        tokio::time::sleep_until(schedule.measure_from.into()).await;
+        steal::seconds()
+    });
     let mut histogram = new_histogram();
     for w in workers {
         if let Ok(h) = w.await {
@@ -166,6 +173,10 @@ async fn drive(
         }
     }
     ticker.abort();
+    let steal_secs = match (steal_before.await.ok().flatten(), steal::seconds()) {
+        (Some(before), Some(after)) => Some(after - before),
+        _ => None,
+    };
     progress.finish_and_clear();
     let elapsed = schedule.measured().as_secs_f64();
     let statuses = shared
@@ -188,6 +199,7 @@ async fn drive(
             max: histogram.max(),
         },
         statuses,
+        steal_secs,
         floor_ops_per_sec: None,
         throughput_over_floor: None,
     })
@@ -459,6 +471,9 @@ fn print_report(report: &Report, json: bool) {
         .map(|(s, n)| format!("{s}×{n}"))
         .collect();
     println!("statuses    {}", statuses.join("  "));
+    if let Some(steal) = report.steal_secs {
+        println!("steal       {steal:.2} s of CPU taken by the host while measuring");
+    }
     if let (Some(floor), Some(ratio)) = (report.floor_ops_per_sec, report.throughput_over_floor) {
         println!("floor       {floor:.0} ops/s (in-process, one thread)  node/floor = {ratio:.2}");
     }
