@@ -39,6 +39,9 @@ pub(crate) struct Authorized {
     pub(crate) cid_bytes: Vec<u8>,
     /// The container's tokens other than the invocation, by CID.
     pub(crate) proofs: chain::ProofStore,
+    /// The CIDs (text) of the delegations the invocation cites, checked
+    /// again for revocation when its decision commits.
+    pub(crate) cited: Vec<String>,
 }
 
 impl Authorized {
@@ -109,14 +112,12 @@ impl Authorizer {
             return Err(ServiceError::ChainTooLong(MAX_CHAIN));
         }
         let cited: Vec<String> = invocation.payload.prf.iter().map(Cid::to_string).collect();
-        let stored = store
-            .freshness(
-                invocation.payload.iss.as_str(),
-                &invocation.payload.nonce,
-                now,
-                &cited,
-            )
-            .await?;
+        let stored = store.freshness(
+            invocation.payload.iss.as_str(),
+            &invocation.payload.nonce,
+            now,
+            &cited,
+        );
         self.check_chain(&invocation, &proofs, now, &stored.revoked)?;
         self.check_lifetime(&invocation, now)?;
         check_nonce(&invocation, stored.nonce_used)?;
@@ -126,6 +127,7 @@ impl Authorizer {
             invocation,
             cid_bytes,
             proofs,
+            cited,
         })
     }
 

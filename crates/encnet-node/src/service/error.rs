@@ -181,6 +181,7 @@ impl From<StoreError> for ServiceError {
     fn from(err: StoreError) -> Self {
         match err {
             StoreError::Replay => Self::Replay,
+            StoreError::Revoked => Self::DelegationRevoked,
             StoreError::NetworkExists => Self::NetworkExists,
             StoreError::Conflict => Self::Conflict,
             StoreError::AlreadyRevoked => Self::AlreadyRevoked,

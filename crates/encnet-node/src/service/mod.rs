@@ -109,6 +109,7 @@ impl Node {
                         issuer: auth.issuer().to_string(),
                         nonce: auth.invocation.payload.nonce.clone(),
                         expires_at: auth.exp(),
+                        cited: auth.cited.clone(),
                     },
                     audit: AuditDraft {
                         outcome: "allowed".to_owned(),

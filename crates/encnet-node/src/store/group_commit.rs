@@ -12,7 +12,7 @@ use std::time::Instant;
 use encnet_core::api::AuditRecord;
 use tokio::sync::{mpsc, oneshot};
 
-use super::query::Tx;
+use super::query::{ClaimOutcome, Tx};
 use super::{AuditDraft, Decision, NonceClaim, StoreError};
 
 /// Most writes committed together.
@@ -108,26 +108,28 @@ impl Replies {
 }
 
 /// Applies `writes` in order: first every nonce, in one statement per run
-/// of rows, then every audit entry the same way. A replayed nonce refuses
-/// only its own write (it changed nothing); any other error aborts the whole
-/// transaction.
+/// of rows, then every audit entry the same way. A replayed nonce, or a
+/// claim citing a revoked delegation, refuses only its own write (it
+/// changed nothing); any other error aborts the whole transaction.
 pub(super) async fn apply(tx: &mut Tx<'_>, writes: Vec<Write>) -> Committed {
     let decisions = writes.iter().filter_map(Write::decision);
     let claims: Vec<&NonceClaim> = decisions.clone().map(|d| &d.nonce).collect();
     let now = decisions.map(|d| d.now).min().unwrap_or_default();
-    let mut consumed = tx.claim_nonces(&claims, now).await?.into_iter();
-    // For each write, whether it proceeds to the chain.
-    let proceeds: Vec<bool> = writes
+    let mut claimed = tx.claim_nonces(&claims, now).await?.into_iter();
+    // For each write, whether it proceeds to the chain, or why not.
+    let proceeds: Vec<Result<(), StoreError>> = writes
         .iter()
         .map(|write| match write {
-            Write::Allowed(_) => consumed.next().unwrap_or(false),
-            Write::Denied(_) => true,
+            Write::Allowed(_) => claimed
+                .next()
+                .map_or(Err(StoreError::Replay), ClaimOutcome::into_result),
+            Write::Denied(_) => Ok(()),
         })
         .collect();
     let drafts = writes
         .into_iter()
         .zip(&proceeds)
-        .filter(|(_, proceeds)| **proceeds)
+        .filter(|(_, proceeds)| proceeds.is_ok())
         .map(|(write, _)| match write {
             Write::Allowed(decision) => decision.audit,
             Write::Denied(draft) => draft,
@@ -137,10 +139,10 @@ pub(super) async fn apply(tx: &mut Tx<'_>, writes: Vec<Write>) -> Committed {
     let mut results = Vec::with_capacity(proceeds.len());
     for proceeds in proceeds {
         results.push(match proceeds {
-            true => Ok(records
+            Ok(()) => Ok(records
                 .next()
                 .ok_or_else(|| StoreError::Corrupt("audit record missing".to_owned()))?),
-            false => Err(StoreError::Replay),
+            Err(refused) => Err(refused),
         });
     }
     Ok(results)
@@ -159,6 +161,7 @@ mod tests {
                 issuer: issuer.to_owned(),
                 nonce: vec![nonce; 16],
                 expires_at,
+                cited: vec!["bafy-delegation".to_owned()],
             },
             audit: AuditDraft {
                 requester: issuer.to_owned(),
@@ -205,6 +208,31 @@ mod tests {
         assert_eq!(chain.len(), 50);
         let sequences: Vec<u64> = chain.iter().map(|r| r.entry.sequence).collect();
         assert_eq!(sequences, (1..=50).collect::<Vec<_>>());
+    }
+
+    #[tokio::test]
+    async fn a_revocation_committed_after_the_check_refuses_the_decision() {
+        let (_dir, store) = store().await;
+        let now = 1_000;
+        let mut revocation = decision("did:key:owner", 9, now + 60, now);
+        revocation.nonce.cited.clear();
+        store
+            .revoke("bafy-delegation", "did:key:owner", revocation)
+            .await
+            .expect("revoked");
+        // Cites the revoked delegation: refused, and its nonce stays free.
+        let refused = store
+            .record_allowed(decision("did:key:c", 1, now + 60, now))
+            .await;
+        assert!(matches!(refused, Err(StoreError::Revoked)), "{refused:?}");
+        let sizes = store.table_sizes().await.expect("sizes");
+        assert_eq!((sizes.nonces, sizes.audit), (1, 1));
+        let mut unrelated = decision("did:key:c", 1, now + 60, now);
+        unrelated.nonce.cited = vec!["bafy-other".to_owned()];
+        store
+            .record_allowed(unrelated)
+            .await
+            .expect("a chain without the revoked delegation is allowed");
     }
 
     #[tokio::test]

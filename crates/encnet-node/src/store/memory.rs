@@ -117,6 +117,7 @@ mod tests {
             issuer: "did:key:a".to_owned(),
             nonce: vec![nonce; 16],
             expires_at,
+            cited: Vec::new(),
         }
     }
 
@@ -161,6 +162,7 @@ mod tests {
                 issuer: "did:key:a".to_owned(),
                 nonce: (i as u64).to_be_bytes().to_vec(),
                 expires_at: 10,
+                cited: Vec::new(),
             });
         }
         assert!(claims.current.len() + claims.previous.len() <= 2 * GENERATION);

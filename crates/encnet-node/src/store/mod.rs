@@ -35,6 +35,9 @@ pub(crate) enum StoreError {
     /// `(issuer, nonce)` was already used by an unexpired invocation.
     #[error("nonce already used")]
     Replay,
+    /// A delegation the invocation cites was revoked before it committed.
+    #[error("a cited delegation is revoked")]
+    Revoked,
     /// A network with this owner and name exists.
     #[error("network already exists")]
     NetworkExists,
@@ -134,12 +137,15 @@ pub(crate) struct AuditDraft {
     pub(crate) outcome: String,
 }
 
-/// A nonce to consume: unique per issuer until `expires_at` (Unix seconds).
+/// A nonce to consume: unique per issuer until `expires_at` (Unix seconds),
+/// and only while none of the delegations the invocation cites is revoked.
 #[derive(Debug, Clone)]
 pub(crate) struct NonceClaim {
     pub(crate) issuer: String,
     pub(crate) nonce: Vec<u8>,
     pub(crate) expires_at: i64,
+    /// The CIDs (text) of the delegations the invocation cites.
+    pub(crate) cited: Vec<String>,
 }
 
 /// An allowed invocation: its nonce is consumed and its audit entry written
@@ -312,44 +318,25 @@ impl Store {
         }))
     }
 
-    /// What the capability check reads: whether `(issuer, nonce)` is held
-    /// by an unexpired invocation, and which of `cids` are revoked. SQLite
-    /// answers from the writer's memory (see [`memory`]); PostgreSQL, which
-    /// other processes write too, reads both in one statement.
-    pub(crate) async fn freshness(
+    /// What the capability check knows before any cryptography: whether
+    /// `(issuer, nonce)` is held by an unexpired invocation, and which of
+    /// `cids` are revoked. SQLite answers from the writer's memory (see
+    /// [`memory`]), so most replays are refused before any work is done.
+    /// PostgreSQL, which other processes write too, answers that nothing is
+    /// known: a read here would cost more than the cryptography it could
+    /// save, and both are decided anyway when the decision commits (the
+    /// nonce claim and a read of the revocations, in that transaction).
+    pub(crate) fn freshness(
         &self,
         issuer: &str,
         nonce: &[u8],
         now: i64,
         cids: &[String],
-    ) -> Result<Freshness, StoreError> {
-        if let Backend::Sqlite(store) = &self.backend {
-            return Ok(store.memory().freshness(issuer, nonce, now, cids));
+    ) -> Freshness {
+        match &self.backend {
+            Backend::Sqlite(store) => store.memory().freshness(issuer, nonce, now, cids),
+            Backend::Postgres(_) => Freshness::default(),
         }
-        let mut sql = "SELECT 'nonce' AS kind, '' AS cid FROM nonces \
-                       WHERE issuer = $1 AND nonce = $2 AND expires_at >= $3"
-            .to_owned();
-        let mut params = vec![Value::Text(issuer), Value::Bytes(nonce), Value::Int(now)];
-        if !cids.is_empty() {
-            let list: Vec<String> = (4..4 + cids.len()).map(|n| format!("${n}")).collect();
-            sql.push_str(&format!(
-                " UNION ALL SELECT 'revoked', cid FROM revocations WHERE cid IN ({})",
-                list.join(", ")
-            ));
-            params.extend(cids.iter().map(|cid| Value::Text(cid)));
-        }
-        let mut reader = self.reader().await?;
-        let rows: Vec<(String, String)> = reader.conn().fetch_all(&sql, &params).await?;
-        let mut freshness = Freshness::default();
-        for (kind, cid) in rows {
-            match kind.as_str() {
-                "nonce" => freshness.nonce_used = true,
-                _ => {
-                    freshness.revoked.insert(cid);
-                }
-            }
-        }
-        Ok(freshness)
     }
 
     /// Row counts of the nonce and audit tables.

@@ -6,7 +6,7 @@
 //! PostgreSQL both accept; the few statements that differ are chosen with
 //! [`Conn::pick`].
 
-use std::collections::HashSet;
+use std::collections::{BTreeSet, HashSet};
 
 use encnet_core::api::{AuditEntry, AuditRecord, KeyBackend, NetworkState, Threshold};
 use sqlx::postgres::{PgConnection, PgRow};
@@ -20,6 +20,26 @@ use crate::clock;
 /// Rows per multi-row statement (SQLite allows 32 766 parameters). Each
 /// row count is its own prepared statement, cached by the connection.
 const MAX_ROWS: usize = 256;
+
+/// What became of one nonce claim.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum ClaimOutcome {
+    Consumed,
+    /// An unexpired invocation holds the nonce.
+    Replay,
+    /// The invocation cites a revoked delegation.
+    Revoked,
+}
+
+impl ClaimOutcome {
+    pub(super) fn into_result(self) -> Result<(), StoreError> {
+        match self {
+            Self::Consumed => Ok(()),
+            Self::Replay => Err(StoreError::Replay),
+            Self::Revoked => Err(StoreError::Revoked),
+        }
+    }
+}
 
 /// `prev_hash` of the first audit entry.
 pub(super) const GENESIS_HASH: [u8; 32] = [0; 32];
@@ -216,31 +236,40 @@ impl<'c> Tx<'c> {
     }
 
     /// Consumes one nonce; [`StoreError::Replay`] if an unexpired
-    /// invocation holds it.
+    /// invocation holds it, [`StoreError::Revoked`] if the invocation cites
+    /// a revoked delegation.
     pub(super) async fn claim_nonce(
         &mut self,
         claim: &NonceClaim,
         now: i64,
     ) -> Result<(), StoreError> {
         match self.claim_nonces(&[claim], now).await?[..] {
-            [true] => Ok(()),
-            _ => Err(StoreError::Replay),
+            [outcome] => outcome.into_result(),
+            _ => Err(StoreError::Corrupt("one claim, no outcome".to_owned())),
         }
     }
 
     /// Consumes each claim's nonce unless an unexpired invocation holds it
-    /// (a row that expired before `now` may be reused); answers, claim by
-    /// claim, whether it was consumed. A claim repeated within `claims`
-    /// loses to its first occurrence. Rows go in multi-row statements.
+    /// (a row that expired before `now` may be reused) or the claim cites a
+    /// delegation revoked by now; answers claim by claim. A claim repeated
+    /// within `claims` loses to its first occurrence. Rows go in multi-row
+    /// statements.
+    ///
+    /// The revocations are read here, in the transaction that records the
+    /// decision, so a revocation committed after the capability check still
+    /// refuses it. (On PostgreSQL this is the only revocation check.)
     pub(super) async fn claim_nonces(
         &mut self,
         claims: &[&NonceClaim],
         now: i64,
-    ) -> Result<Vec<bool>, StoreError> {
+    ) -> Result<Vec<ClaimOutcome>, StoreError> {
+        let revoked = self.revoked_among(claims).await?;
+        let cites_revoked = |claim: &NonceClaim| claim.cited.iter().any(|c| revoked.contains(c));
         let mut first = HashSet::new();
         let mut fresh: Vec<&NonceClaim> = claims
             .iter()
             .copied()
+            .filter(|c| !cites_revoked(c))
             .filter(|c| first.insert((c.issuer.as_str(), c.nonce.as_slice())))
             .collect();
         // Rows are locked in key order, so two PostgreSQL processes claiming
@@ -268,15 +297,47 @@ impl<'c> Tx<'c> {
                     .await?,
             );
         }
-        let won: Vec<bool> = claims
+        let outcomes: Vec<ClaimOutcome> = claims
             .iter()
-            .map(|c| consumed.remove(&(c.issuer.clone(), c.nonce.clone())))
+            .map(|c| match cites_revoked(c) {
+                true => ClaimOutcome::Revoked,
+                false if consumed.remove(&(c.issuer.clone(), c.nonce.clone())) => {
+                    ClaimOutcome::Consumed
+                }
+                false => ClaimOutcome::Replay,
+            })
             .collect();
-        let claimed = claims.iter().zip(&won).filter(|(_, won)| **won);
+        let claimed = claims
+            .iter()
+            .zip(&outcomes)
+            .filter(|(_, outcome)| **outcome == ClaimOutcome::Consumed);
         self.effects
             .claimed
             .extend(claimed.map(|(claim, _)| (*claim).clone()));
-        Ok(won)
+        Ok(outcomes)
+    }
+
+    /// Which of the delegations cited by `claims` are revoked.
+    async fn revoked_among(
+        &mut self,
+        claims: &[&NonceClaim],
+    ) -> Result<HashSet<String>, StoreError> {
+        let cited: BTreeSet<&str> = claims
+            .iter()
+            .flat_map(|claim| claim.cited.iter().map(String::as_str))
+            .collect();
+        let cited: Vec<&str> = cited.into_iter().collect();
+        let mut revoked = HashSet::new();
+        for chunk in cited.chunks(MAX_ROWS) {
+            let sql = format!(
+                "SELECT cid FROM revocations WHERE cid IN ({})",
+                values_list(chunk.len(), 1)
+            );
+            let params: Vec<Value> = chunk.iter().map(|cid| Value::Text(cid)).collect();
+            let rows: Vec<(String,)> = self.conn.fetch_all(&sql, &params).await?;
+            revoked.extend(rows.into_iter().map(|(cid,)| cid));
+        }
+        Ok(revoked)
     }
 
     /// Links one entry to the chain head and inserts it.
@@ -610,15 +671,16 @@ fn link(
     Ok((record, hash))
 }
 
+/// `$first, …`: `count` numbered parameters.
+fn values_list(count: usize, first: usize) -> String {
+    let params: Vec<String> = (first..first + count).map(|n| format!("${n}")).collect();
+    params.join(", ")
+}
+
 /// `($first, …), (…), …`: `rows` tuples of `columns` numbered parameters.
 fn values_clause(rows: usize, columns: usize, first: usize) -> String {
     let tuples: Vec<String> = (0..rows)
-        .map(|row| {
-            let params: Vec<String> = (0..columns)
-                .map(|col| format!("${}", first + row * columns + col))
-                .collect();
-            format!("({})", params.join(", "))
-        })
+        .map(|row| format!("({})", values_list(columns, first + row * columns)))
         .collect();
     tuples.join(", ")
 }
