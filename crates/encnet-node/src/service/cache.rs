@@ -12,7 +12,7 @@ use std::sync::{Arc, Mutex};
 
 use crate::store::{NetworkRecord, SealedKey, Store, StoreError};
 
-/// Entries kept before the cache is emptied (a miss only costs two reads).
+/// Entries kept before the cache is emptied (a miss only costs one read).
 const CAPACITY: usize = 16_384;
 
 /// A network and the sealed private key of one of its versions.
@@ -51,14 +51,10 @@ impl NetworkCache {
             return Ok(Some(hit));
         }
         let generation = self.generation.load(Ordering::Acquire);
-        let Some(record) = store.network(id).await? else {
+        let Some((record, sealed)) = store.network_key(id, version).await? else {
             return Ok(None);
         };
-        let sealed = if (1..=record.key_version).contains(&version) {
-            store.sealed_key(id, version).await?
-        } else {
-            None
-        };
+        let sealed = sealed.filter(|_| (1..=record.key_version).contains(&version));
         let entry = Arc::new(NetworkKey { record, sealed });
         self.put(key, entry.clone(), generation);
         Ok(Some(entry))

@@ -26,7 +26,7 @@ use encnet_core::NetworkId;
 use crate::clock;
 use group_commit::Write;
 use postgres::PgStore;
-use query::{AuditRow, Conn, NetworkRow, Tx, Value};
+use query::{AuditRow, Conn, NetworkKeyRow, NetworkRow, Tx, Value};
 use sqlite::SqliteStore;
 
 /// What can go wrong below the service layer.
@@ -295,27 +295,29 @@ impl Store {
         row.map(NetworkRecord::try_from).transpose()
     }
 
-    /// Key version `version` of network `id` (public key and sealed private
-    /// key), if it exists and is not shredded.
-    pub(crate) async fn sealed_key(
+    /// The network with this id, if any, and its key version `version`
+    /// (public key and sealed private key) if that exists and is not
+    /// shredded: one statement, so one snapshot and one round trip.
+    pub(crate) async fn network_key(
         &self,
         id: &str,
         version: u64,
-    ) -> Result<Option<SealedKey>, StoreError> {
-        let params = [Value::Text(id), Value::Int(query::to_i64(version)?)];
+    ) -> Result<Option<(NetworkRecord, Option<SealedKey>)>, StoreError> {
+        // A version beyond i64 is stored nowhere; MAX matches no row.
+        let version = i64::try_from(version).unwrap_or(i64::MAX);
         let mut reader = self.reader().await?;
-        let row: Option<(Vec<u8>, Vec<u8>)> = reader
+        let row: Option<NetworkKeyRow> = reader
             .conn()
             .fetch_optional(
-                "SELECT public_key, sealed_private_key FROM network_keys \
-                 WHERE network_id = $1 AND key_version = $2",
-                &params,
+                "SELECT n.*, k.public_key AS key_public_key, \
+                 k.sealed_private_key AS key_sealed_private_key \
+                 FROM networks n LEFT JOIN network_keys k \
+                 ON k.network_id = n.network_id AND k.key_version = $2 \
+                 WHERE n.network_id = $1",
+                &[Value::Text(id), Value::Int(version)],
             )
             .await?;
-        Ok(row.map(|(public_key, sealed_private_key)| SealedKey {
-            public_key,
-            sealed_private_key,
-        }))
+        row.map(NetworkKeyRow::into_parts).transpose()
     }
 
     /// What the capability check knows before any cryptography: whether

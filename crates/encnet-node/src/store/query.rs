@@ -14,7 +14,7 @@ use sqlx::sqlite::{SqliteConnection, SqliteRow};
 use sqlx::{Database, Encode, FromRow, Type};
 
 use super::sqlite_sync::{self, FromSyncRow};
-use super::{AuditDraft, NetworkRecord, NewKey, NonceClaim, StoreError};
+use super::{AuditDraft, NetworkRecord, NewKey, NonceClaim, SealedKey, StoreError};
 use crate::clock;
 
 /// Rows per multi-row statement (SQLite allows 32 766 parameters). Each
@@ -549,6 +549,38 @@ impl FromSyncRow for NetworkRow {
             created_at: row.get("created_at")?,
             updated_at: row.get("updated_at")?,
         })
+    }
+}
+
+/// A `networks` row with one version's key, if that version is stored.
+#[derive(FromRow)]
+pub(super) struct NetworkKeyRow {
+    #[sqlx(flatten)]
+    network: NetworkRow,
+    key_public_key: Option<Vec<u8>>,
+    key_sealed_private_key: Option<Vec<u8>>,
+}
+
+impl FromSyncRow for NetworkKeyRow {
+    fn from_sync_row(row: &rusqlite::Row<'_>) -> rusqlite::Result<Self> {
+        Ok(Self {
+            network: NetworkRow::from_sync_row(row)?,
+            key_public_key: row.get("key_public_key")?,
+            key_sealed_private_key: row.get("key_sealed_private_key")?,
+        })
+    }
+}
+
+impl NetworkKeyRow {
+    pub(super) fn into_parts(self) -> Result<(NetworkRecord, Option<SealedKey>), StoreError> {
+        let sealed = match (self.key_public_key, self.key_sealed_private_key) {
+            (Some(public_key), Some(sealed_private_key)) => Some(SealedKey {
+                public_key,
+                sealed_private_key,
+            }),
+            _ => None,
+        };
+        Ok((NetworkRecord::try_from(self.network)?, sealed))
     }
 }
 
