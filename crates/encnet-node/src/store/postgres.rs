@@ -25,6 +25,9 @@ use super::{StoreError, TxFuture};
 /// than cores lets reads proceed meanwhile.
 const MAX_CONNECTIONS: u32 = 16;
 
+/// A pooled connection idle for longer than this is pinged before use.
+const PING_AFTER_IDLE: Duration = Duration::from_secs(1);
+
 /// The PostgreSQL-backed store.
 pub(super) struct PgStore {
     pool: PgPool,
@@ -40,6 +43,19 @@ impl PgStore {
             .options([("synchronous_commit", "on")]);
         let pool = PgPoolOptions::new()
             .max_connections(MAX_CONNECTIONS)
+            // sqlx pings every connection when it is released, and by
+            // default again when it is acquired: a round trip per use. A
+            // connection back in use within a second was just tested; one
+            // idle for longer may have missed a server restart.
+            .test_before_acquire(false)
+            .before_acquire(|conn, meta| {
+                Box::pin(async move {
+                    if meta.idle_for > PING_AFTER_IDLE {
+                        sqlx::Connection::ping(conn).await?;
+                    }
+                    Ok(true)
+                })
+            })
             .acquire_timeout(Duration::from_secs(10))
             .connect_with(options)
             .await?;
