@@ -120,18 +120,31 @@ impl Slots {
 mod tests {
     use super::*;
 
+    /// Every index the pacer hands out with its slot, checking that none
+    /// came before its slot.
+    async fn drain(pacer: &Pacer) -> Vec<(usize, Instant)> {
+        let mut seen = Vec::new();
+        while let Some((index, at)) = pacer.next().await {
+            assert!(Instant::now() >= at, "index {index} came early");
+            seen.push((index, at));
+        }
+        seen
+    }
+
+    fn indices(seen: &[(usize, Instant)]) -> Vec<usize> {
+        seen.iter().map(|(index, _)| *index).collect()
+    }
+
     #[tokio::test]
     async fn open_loop_hands_out_each_index_at_its_slot() {
         let started = Instant::now();
         let step = Duration::from_millis(2);
         let pacer = Pacer::open(started, step, started + step * 5, 100);
-        let mut seen = Vec::new();
-        while let Some((index, at)) = pacer.next().await {
-            assert_eq!(at, started + step * index as u32);
-            assert!(Instant::now() >= at, "index {index} came early");
-            seen.push(index);
+        let seen = drain(&pacer).await;
+        for (index, at) in &seen {
+            assert_eq!(*at, started + step * *index as u32);
         }
-        assert_eq!(seen, [0, 1, 2, 3, 4]);
+        assert_eq!(indices(&seen), [0, 1, 2, 3, 4]);
     }
 
     #[tokio::test]
@@ -140,11 +153,7 @@ mod tests {
         let step = Duration::from_millis(1);
         let pacer = Pacer::open(started, step, started + step * 4, 100);
         tokio::time::sleep(Duration::from_millis(30)).await;
-        let mut seen = Vec::new();
-        while let Some((index, _)) = pacer.next().await {
-            seen.push(index);
-        }
-        assert_eq!(seen, [0, 1, 2, 3]);
+        assert_eq!(indices(&drain(&pacer).await), [0, 1, 2, 3]);
     }
 
     #[tokio::test]
@@ -152,10 +161,6 @@ mod tests {
         let started = Instant::now();
         let step = Duration::from_millis(1);
         let pacer = Pacer::open(started, step, started + step * 50, 3);
-        let mut seen = Vec::new();
-        while let Some((index, _)) = pacer.next().await {
-            seen.push(index);
-        }
-        assert_eq!(seen, [0, 1, 2]);
+        assert_eq!(indices(&drain(&pacer).await), [0, 1, 2]);
     }
 }
