@@ -149,17 +149,27 @@ pub(super) async fn apply(tx: &mut Tx<'_>, writes: Vec<Write>) -> Committed {
 }
 
 #[cfg(test)]
-mod tests {
+pub(super) mod tests {
     use std::sync::Arc;
 
     use super::super::{Location, NonceClaim, Store};
     use super::*;
 
     fn decision(issuer: &str, nonce: u8, expires_at: i64, now: i64) -> Decision {
+        decision_with(issuer, vec![nonce; 16], expires_at, now)
+    }
+
+    /// An allowed decision citing one delegation, for the store's tests.
+    pub(in crate::store) fn decision_with(
+        issuer: &str,
+        nonce: Vec<u8>,
+        expires_at: i64,
+        now: i64,
+    ) -> Decision {
         Decision {
             nonce: NonceClaim {
                 issuer: issuer.to_owned(),
-                nonce: vec![nonce; 16],
+                nonce,
                 expires_at,
                 cited: vec!["bafy-delegation".to_owned()],
             },
@@ -172,7 +182,8 @@ mod tests {
         }
     }
 
-    async fn store() -> (tempfile::TempDir, Store) {
+    /// A store in a new temporary directory.
+    pub(in crate::store) async fn store() -> (tempfile::TempDir, Store) {
         let dir = tempfile::tempdir().expect("temp dir");
         let location = Location::Sqlite(dir.path().join("encnet.db"));
         let store = Store::open(&location).await.expect("store opens");

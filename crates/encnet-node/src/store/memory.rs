@@ -1,40 +1,45 @@
-//! What a sole writer (SQLite: one process owns the file) remembers of its
-//! own commits, so the capability check reads no row on the hot path.
+//! What a sole writer (SQLite: one process owns the file) knows of its own
+//! commits, so the capability check reads no row on the hot path.
 //!
 //! - Revocations: every one is made by this process, so the set loaded at
-//!   start-up plus those committed since is exact. A commit whose outcome
-//!   is unknown counts its revocations (failing closed) until the writer
-//!   re-reads the table.
-//! - Nonces: the most recent claims only, so a replay is usually refused
-//!   before any work is done. This is a filter, not the authority: a claim
-//!   it has forgotten (or one from before a restart) is refused when the
-//!   nonce is consumed, in the transaction that would record the decision.
+//!   start-up plus those committed since is exact.
+//! - Nonces: every unexpired claim ([`NonceSet`]). The writer decides each
+//!   claim against this set when it commits; the capability check reads it
+//!   too, so a replay is refused before any cryptography.
+//!
+//! Both move only when a transaction commits. A commit whose outcome is
+//! unknown counts its revocations and claims (failing closed) until the
+//! writer re-reads both from the database.
 
-use std::collections::{HashMap, HashSet};
-use std::sync::{Mutex, RwLock};
+use std::collections::HashSet;
+use std::sync::{Mutex, PoisonError, RwLock};
 
+use super::nonce_set::NonceSet;
 use super::query::Effects;
-use super::{Freshness, NonceClaim};
+use super::Freshness;
 
-/// Claims remembered per generation; at most twice this many are kept.
-const GENERATION: usize = 32_768;
+/// A nonce claim as stored: issuer, nonce, expiry (Unix seconds).
+pub(super) type StoredClaim = (String, Vec<u8>, i64);
 
 /// The sole writer's memory of its commits.
 pub(super) struct Memory {
     revoked: RwLock<HashSet<String>>,
-    claims: Mutex<RecentClaims>,
+    nonces: Mutex<NonceSet>,
 }
 
 impl Memory {
-    /// `revoked`: every revocation in the database.
-    pub(super) fn new(revoked: impl IntoIterator<Item = String>) -> Self {
-        Self {
-            revoked: RwLock::new(revoked.into_iter().collect()),
-            claims: Mutex::new(RecentClaims::default()),
-        }
+    /// `revoked`: every revocation in the database; `claims`: every
+    /// unexpired nonce claim.
+    pub(super) fn new(revoked: Vec<String>, claims: Vec<StoredClaim>) -> Self {
+        let memory = Self {
+            revoked: RwLock::default(),
+            nonces: Mutex::default(),
+        };
+        memory.reload(revoked, claims);
+        memory
     }
 
-    /// What the capability check needs, as far as this process knows.
+    /// What the capability check needs.
     pub(super) fn freshness(
         &self,
         issuer: &str,
@@ -42,74 +47,70 @@ impl Memory {
         now: i64,
         cids: &[String],
     ) -> Freshness {
-        let revoked = match self.revoked.read() {
-            Ok(set) => cids.iter().filter(|c| set.contains(*c)).cloned().collect(),
-            Err(_) => HashSet::new(),
-        };
-        let nonce_used = self
-            .claims
-            .lock()
-            .map(|claims| claims.holds(issuer, nonce, now))
-            .unwrap_or(false);
+        let revoked = self.revoked.read().unwrap_or_else(PoisonError::into_inner);
         Freshness {
-            nonce_used,
-            revoked,
+            nonce_used: self.holds(issuer, nonce, now),
+            revoked: cids
+                .iter()
+                .filter(|c| revoked.contains(*c))
+                .cloned()
+                .collect(),
         }
     }
 
-    /// Replaces the revocations with the database's, after a commit whose
-    /// outcome was unknown.
-    pub(super) fn reload_revocations(&self, revoked: Vec<String>) {
-        if let Ok(mut set) = self.revoked.write() {
-            *set = revoked.into_iter().collect();
-        }
+    /// Whether an unexpired, committed claim holds `(issuer, nonce)`.
+    pub(super) fn holds(&self, issuer: &str, nonce: &[u8], now: i64) -> bool {
+        self.nonces().holds(issuer, nonce, now)
     }
 
-    /// Records what a transaction changed, once it has committed.
+    /// Replaces what is remembered with the database's contents, at
+    /// start-up and after a commit whose outcome was unknown.
+    pub(super) fn reload(&self, revoked: Vec<String>, claims: Vec<StoredClaim>) {
+        let mut nonces = NonceSet::default();
+        for (issuer, nonce, expires_at) in &claims {
+            nonces.insert(issuer, nonce, *expires_at);
+        }
+        *self.nonces() = nonces;
+        *self.revoked.write().unwrap_or_else(PoisonError::into_inner) =
+            revoked.into_iter().collect();
+    }
+
+    /// Records what a transaction changed, once it has committed (or may
+    /// have).
     pub(super) fn committed(&self, effects: Effects) {
         if !effects.revoked.is_empty() {
-            if let Ok(mut set) = self.revoked.write() {
-                set.extend(effects.revoked);
-            }
+            self.revoked
+                .write()
+                .unwrap_or_else(PoisonError::into_inner)
+                .extend(effects.revoked);
         }
         if !effects.claimed.is_empty() {
-            if let Ok(mut claims) = self.claims.lock() {
-                for claim in effects.claimed {
-                    claims.insert(claim);
-                }
+            let mut nonces = self.nonces();
+            for claim in &effects.claimed {
+                nonces.insert(&claim.issuer, &claim.nonce, claim.expires_at);
             }
         }
     }
-}
 
-/// Two generations of claims: when the current one fills, it becomes the
-/// previous one and the oldest is dropped.
-#[derive(Default)]
-struct RecentClaims {
-    current: HashMap<(String, Vec<u8>), i64>,
-    previous: HashMap<(String, Vec<u8>), i64>,
-}
-
-impl RecentClaims {
-    fn insert(&mut self, claim: NonceClaim) {
-        if self.current.len() >= GENERATION {
-            self.previous = std::mem::take(&mut self.current);
-        }
-        self.current
-            .insert((claim.issuer, claim.nonce), claim.expires_at);
+    /// Forgets the claims that expired before `now`; answers how many
+    /// claims are still held.
+    pub(super) fn drop_expired(&self, now: i64) -> usize {
+        let mut nonces = self.nonces();
+        nonces.drop_expired(now);
+        nonces.len()
     }
 
-    /// Whether a remembered, unexpired claim holds `(issuer, nonce)`.
-    fn holds(&self, issuer: &str, nonce: &[u8], now: i64) -> bool {
-        let key = (issuer.to_owned(), nonce.to_vec());
-        [&self.current, &self.previous]
-            .iter()
-            .any(|generation| generation.get(&key).is_some_and(|exp| *exp >= now))
+    // A panic while the lock was held cannot leave the set half-changed in
+    // a way that matters (an insert either happened or not), so a poisoned
+    // lock is used as is rather than failing every later request.
+    fn nonces(&self) -> std::sync::MutexGuard<'_, NonceSet> {
+        self.nonces.lock().unwrap_or_else(PoisonError::into_inner)
     }
 }
 
 #[cfg(test)]
 mod tests {
+    use super::super::NonceClaim;
     use super::*;
 
     fn claim(nonce: u8, expires_at: i64) -> NonceClaim {
@@ -123,7 +124,7 @@ mod tests {
 
     #[test]
     fn remembers_unexpired_claims_and_revocations() {
-        let memory = Memory::new(["bafy-old".to_owned()]);
+        let memory = Memory::new(vec!["bafy-old".to_owned()], Vec::new());
         memory.committed(Effects {
             claimed: vec![claim(1, 100), claim(2, 50)],
             revoked: vec!["bafy-new".to_owned()],
@@ -137,37 +138,38 @@ mod tests {
         assert!(fresh.nonce_used);
         assert_eq!(fresh.revoked.len(), 2);
         assert!(!fresh.revoked.contains("bafy-ok"));
-        // Expired before `now`: the row may be reused.
+        // Expired before `now`: the nonce may be claimed again.
         assert!(!memory.freshness("did:key:a", &[2; 16], 60, &[]).nonce_used);
         assert!(!memory.freshness("did:key:b", &[1; 16], 60, &[]).nonce_used);
     }
 
     #[test]
-    fn reloading_replaces_the_revocations() {
-        let memory = Memory::new(["bafy-assumed".to_owned()]);
-        memory.reload_revocations(vec!["bafy-stored".to_owned()]);
+    fn reloading_replaces_claims_and_revocations() {
+        let memory = Memory::new(vec!["bafy-assumed".to_owned()], Vec::new());
+        memory.committed(Effects {
+            claimed: vec![claim(1, 100)],
+            revoked: Vec::new(),
+        });
+        let stored = ("did:key:a".to_owned(), vec![2; 16], 100);
+        memory.reload(vec!["bafy-stored".to_owned()], vec![stored]);
         let cids = ["bafy-assumed".to_owned(), "bafy-stored".to_owned()];
         let fresh = memory.freshness("did:key:a", &[1; 16], 0, &cids);
         assert_eq!(
             fresh.revoked.into_iter().collect::<Vec<_>>(),
             ["bafy-stored"]
         );
+        assert!(!fresh.nonce_used);
+        assert!(memory.holds("did:key:a", &[2; 16], 0));
     }
 
     #[test]
-    fn keeps_at_most_two_generations() {
-        let mut claims = RecentClaims::default();
-        for i in 0..(2 * GENERATION + 1) {
-            claims.insert(NonceClaim {
-                issuer: "did:key:a".to_owned(),
-                nonce: (i as u64).to_be_bytes().to_vec(),
-                expires_at: 10,
-                cited: Vec::new(),
-            });
-        }
-        assert!(claims.current.len() + claims.previous.len() <= 2 * GENERATION);
-        let newest = ((2 * GENERATION) as u64).to_be_bytes();
-        assert!(claims.holds("did:key:a", &newest, 0));
-        assert!(!claims.holds("did:key:a", &0u64.to_be_bytes(), 0));
+    fn dropping_expired_claims_keeps_the_unexpired() {
+        let memory = Memory::new(Vec::new(), Vec::new());
+        memory.committed(Effects {
+            claimed: vec![claim(1, 10), claim(2, 1_000)],
+            revoked: Vec::new(),
+        });
+        assert_eq!(memory.drop_expired(500), 1);
+        assert!(memory.holds("did:key:a", &[2; 16], 500));
     }
 }

@@ -7,6 +7,7 @@
 
 mod group_commit;
 mod memory;
+mod nonce_set;
 mod postgres;
 mod query;
 mod sqlite;
@@ -47,6 +48,10 @@ pub(crate) enum StoreError {
     /// The delegation is already revoked.
     #[error("already revoked")]
     AlreadyRevoked,
+    /// Another store (in this or another process) has the SQLite file open
+    /// for writing.
+    #[error("{} is in use by another encnet process", .0.display())]
+    InUse(PathBuf),
     /// The group commit failed, or the store is closing.
     #[error("group commit failed: {0}")]
     Batch(String),
@@ -367,19 +372,26 @@ impl Store {
         self.backend.submit(Write::Allowed(decision)).await
     }
 
-    /// Deletes nonces that expired before `now`; returns how many.
+    /// Deletes nonces that expired before `now` (SQLite: those at the
+    /// start of its log; see [`SqliteStore::purge_nonces`]); returns how
+    /// many. Never an unexpired one.
     pub(crate) async fn purge_nonces(&self, now: i64) -> Result<u64, StoreError> {
-        self.transact(move |tx| {
-            Box::pin(async move {
-                tx.conn
-                    .execute(
-                        "DELETE FROM nonces WHERE expires_at < $1",
-                        &[Value::Int(now)],
-                    )
-                    .await
-            })
-        })
-        .await
+        match &self.backend {
+            Backend::Sqlite(store) => store.purge_nonces(now).await,
+            Backend::Postgres(_) => {
+                self.transact(move |tx| {
+                    Box::pin(async move {
+                        tx.conn
+                            .execute(
+                                "DELETE FROM nonces WHERE expires_at < $1",
+                                &[Value::Int(now)],
+                            )
+                            .await
+                    })
+                })
+                .await
+            }
+        }
     }
 
     /// Bulk load for growth tests (`encnet seed`): networks with their first

@@ -116,7 +116,7 @@ where
     F: for<'a, 'c> FnOnce(&'a mut Tx<'c>) -> TxFuture<'a, T>,
 {
     let mut transaction = pool.begin().await?;
-    let mut tx = Tx::new(Conn::Postgres(&mut transaction), None);
+    let mut tx = Tx::shared(Conn::Postgres(&mut transaction));
     let result = f(&mut tx).await;
     let head = tx.appended_head();
     let value = match result {

@@ -13,6 +13,7 @@ use sqlx::postgres::{PgConnection, PgRow};
 use sqlx::sqlite::{SqliteConnection, SqliteRow};
 use sqlx::{Database, Encode, FromRow, Type};
 
+use super::memory::Memory;
 use super::sqlite_sync::{self, FromSyncRow};
 use super::{AuditDraft, NetworkRecord, NewKey, NonceClaim, SealedKey, StoreError};
 use crate::clock;
@@ -200,6 +201,9 @@ pub(super) struct ChainHead {
 pub(super) struct Tx<'c> {
     pub(super) conn: Conn<'c>,
     head: Option<ChainHead>,
+    /// The sole writer's memory, which decides nonce claims (SQLite);
+    /// `None` where the nonce table's key decides them (PostgreSQL).
+    memory: Option<&'c Memory>,
     appended: bool,
     effects: Effects,
 }
@@ -214,12 +218,24 @@ pub(super) struct Effects {
 }
 
 impl<'c> Tx<'c> {
-    /// `head` is the chain head when the caller already holds it (SQLite's
-    /// single writer); otherwise it is read, and locked, on first append.
-    pub(super) fn new(conn: Conn<'c>, head: Option<ChainHead>) -> Self {
+    /// A transaction of one of several writers (PostgreSQL): the chain
+    /// head is read, and locked, on first append, and the nonce table's key
+    /// decides claims.
+    pub(super) fn shared(conn: Conn<'c>) -> Self {
+        Self::new(conn, None, None)
+    }
+
+    /// A transaction of the sole writer (SQLite), which holds the chain head
+    /// and remembers every unexpired nonce claim.
+    pub(super) fn sole_writer(conn: Conn<'c>, head: ChainHead, memory: &'c Memory) -> Self {
+        Self::new(conn, Some(head), Some(memory))
+    }
+
+    fn new(conn: Conn<'c>, head: Option<ChainHead>, memory: Option<&'c Memory>) -> Self {
         Self {
             conn,
             head,
+            memory,
             appended: false,
             effects: Effects::default(),
         }
@@ -250,7 +266,7 @@ impl<'c> Tx<'c> {
     }
 
     /// Consumes each claim's nonce unless an unexpired invocation holds it
-    /// (a row that expired before `now` may be reused) or the claim cites a
+    /// (one that expired before `now` may be reused) or the claim cites a
     /// delegation revoked by now; answers claim by claim. A claim repeated
     /// within `claims` loses to its first occurrence. Rows go in multi-row
     /// statements.
@@ -266,37 +282,16 @@ impl<'c> Tx<'c> {
         let revoked = self.revoked_among(claims).await?;
         let cites_revoked = |claim: &NonceClaim| claim.cited.iter().any(|c| revoked.contains(c));
         let mut first = HashSet::new();
-        let mut fresh: Vec<&NonceClaim> = claims
+        let fresh: Vec<&NonceClaim> = claims
             .iter()
             .copied()
             .filter(|c| !cites_revoked(c))
             .filter(|c| first.insert((c.issuer.as_str(), c.nonce.as_slice())))
             .collect();
-        // Rows are locked in key order, so two PostgreSQL processes claiming
-        // overlapping nonces cannot deadlock.
-        fresh.sort_unstable_by(|a, b| (&a.issuer, &a.nonce).cmp(&(&b.issuer, &b.nonce)));
-        let mut consumed: HashSet<(String, Vec<u8>)> = HashSet::new();
-        for chunk in fresh.chunks(MAX_ROWS) {
-            let sql = format!(
-                "INSERT INTO nonces (issuer, nonce, expires_at) VALUES {} \
-                 ON CONFLICT (issuer, nonce) DO UPDATE SET expires_at = excluded.expires_at \
-                 WHERE nonces.expires_at < $1 RETURNING issuer, nonce",
-                values_clause(chunk.len(), 3, 2)
-            );
-            let mut params = vec![Value::Int(now)];
-            for claim in chunk {
-                params.extend([
-                    Value::Text(&claim.issuer),
-                    Value::Bytes(&claim.nonce),
-                    Value::Int(claim.expires_at),
-                ]);
-            }
-            consumed.extend(
-                self.conn
-                    .fetch_all::<(String, Vec<u8>)>(&sql, &params)
-                    .await?,
-            );
-        }
+        let mut consumed = match self.memory {
+            Some(memory) => self.append_claims(memory, fresh, now).await?,
+            None => self.upsert_claims(fresh, now).await?,
+        };
         let outcomes: Vec<ClaimOutcome> = claims
             .iter()
             .map(|c| match cites_revoked(c) {
@@ -315,6 +310,61 @@ impl<'c> Tx<'c> {
             .claimed
             .extend(claimed.map(|(claim, _)| (*claim).clone()));
         Ok(outcomes)
+    }
+
+    /// The sole writer's claims, decided by its memory of every unexpired
+    /// claim: the free ones are appended to the nonce log, so a commit
+    /// writes its claims in sequence instead of one random index leaf each.
+    async fn append_claims(
+        &mut self,
+        memory: &Memory,
+        fresh: Vec<&NonceClaim>,
+        now: i64,
+    ) -> Result<HashSet<(String, Vec<u8>)>, StoreError> {
+        let free: Vec<&NonceClaim> = fresh
+            .into_iter()
+            .filter(|c| !memory.holds(&c.issuer, &c.nonce, now))
+            .collect();
+        for chunk in free.chunks(MAX_ROWS) {
+            let sql = format!(
+                "INSERT INTO nonces (issuer, nonce, expires_at) VALUES {}",
+                values_clause(chunk.len(), 3, 1)
+            );
+            self.conn.execute(&sql, &claim_params(chunk)).await?;
+        }
+        Ok(free
+            .into_iter()
+            .map(|c| (c.issuer.clone(), c.nonce.clone()))
+            .collect())
+    }
+
+    /// Claims decided by the nonce table's key, which every process
+    /// writing to the database shares (PostgreSQL).
+    async fn upsert_claims(
+        &mut self,
+        mut fresh: Vec<&NonceClaim>,
+        now: i64,
+    ) -> Result<HashSet<(String, Vec<u8>)>, StoreError> {
+        // Rows are locked in key order, so two PostgreSQL processes claiming
+        // overlapping nonces cannot deadlock.
+        fresh.sort_unstable_by(|a, b| (&a.issuer, &a.nonce).cmp(&(&b.issuer, &b.nonce)));
+        let mut consumed = HashSet::new();
+        for chunk in fresh.chunks(MAX_ROWS) {
+            let sql = format!(
+                "INSERT INTO nonces (issuer, nonce, expires_at) VALUES {} \
+                 ON CONFLICT (issuer, nonce) DO UPDATE SET expires_at = excluded.expires_at \
+                 WHERE nonces.expires_at < $1 RETURNING issuer, nonce",
+                values_clause(chunk.len(), 3, 2)
+            );
+            let mut params = vec![Value::Int(now)];
+            params.extend(claim_params(chunk));
+            consumed.extend(
+                self.conn
+                    .fetch_all::<(String, Vec<u8>)>(&sql, &params)
+                    .await?,
+            );
+        }
+        Ok(consumed)
     }
 
     /// Which of the delegations cited by `claims` are revoked.
@@ -710,6 +760,20 @@ fn values_list(count: usize, first: usize) -> String {
 }
 
 /// `($first, …), (…), …`: `rows` tuples of `columns` numbered parameters.
+/// The parameters of claims' rows: issuer, nonce, expiry.
+fn claim_params<'a>(claims: &[&'a NonceClaim]) -> Vec<Value<'a>> {
+    claims
+        .iter()
+        .flat_map(|claim| {
+            [
+                Value::Text(&claim.issuer),
+                Value::Bytes(&claim.nonce),
+                Value::Int(claim.expires_at),
+            ]
+        })
+        .collect()
+}
+
 fn values_clause(rows: usize, columns: usize, first: usize) -> String {
     let tuples: Vec<String> = (0..rows)
         .map(|row| format!("({})", values_list(columns, first + row * columns)))

@@ -9,6 +9,7 @@
 //! [`sqlite_writer`]: super::sqlite_writer
 //! [`sqlite_checkpointer`]: super::sqlite_checkpointer
 
+use std::fs::{File, OpenOptions, TryLockError};
 use std::path::Path;
 use std::sync::Arc;
 use std::time::Duration;
@@ -18,7 +19,7 @@ use sqlx::sqlite::{SqliteConnectOptions, SqlitePool, SqlitePoolOptions};
 
 use super::group_commit::Write;
 use super::memory::Memory;
-use super::query::Tx;
+use super::query::{Conn, Tx, Value};
 use super::sqlite_writer::WriterHandle;
 use super::{StoreError, TxFuture};
 
@@ -35,16 +36,23 @@ pub(super) const PRAGMAS: [(&str, &str); 5] = [
     ("temp_store", "MEMORY"),
 ];
 
+/// Nonce-log rows deleted per transaction when expired claims are purged:
+/// about 50 pages, a few milliseconds on the writer.
+const PURGE_CHUNK: i64 = 2048;
+
 /// The SQLite-backed store.
 pub(super) struct SqliteStore {
     pool: SqlitePool,
     writer: WriterHandle,
     memory: Arc<Memory>,
+    /// Held while the store is open for writing (see [`lock_sole_writer`]).
+    _sole_writer: Option<File>,
 }
 
 impl SqliteStore {
     /// Opens (creating if needed) `path` and applies migrations.
     pub(super) async fn open(path: &Path) -> Result<Self, StoreError> {
+        let sole_writer = lock_sole_writer(path)?;
         let options = PRAGMAS
             .iter()
             .fold(SqliteConnectOptions::new(), |options, (name, value)| {
@@ -66,6 +74,7 @@ impl SqliteStore {
             pool,
             writer,
             memory,
+            _sole_writer: Some(sole_writer),
         })
     }
 
@@ -81,6 +90,7 @@ impl SqliteStore {
             pool,
             writer,
             memory,
+            _sole_writer: None,
         })
     }
 
@@ -106,8 +116,212 @@ impl SqliteStore {
         self.writer.submit(write).await
     }
 
+    /// Deletes the expired rows at the start of the nonce log, the run
+    /// before its first unexpired row: rows are appended as claims commit,
+    /// so each purge finds the rows that expired since the last one there,
+    /// and a row behind a longer-lived one waits for it (at most one
+    /// maximum invocation lifetime). The run is found on a reader and
+    /// deleted [`PURGE_CHUNK`] rows per transaction, so decisions commit in
+    /// between. Then the writer's memory forgets the expired claims.
+    pub(super) async fn purge_nonces(&self, now: i64) -> Result<u64, StoreError> {
+        let (mut start, end) = self.expired_run(now).await?;
+        let mut purged = 0;
+        while start < end {
+            start = start.saturating_add(PURGE_CHUNK).min(end);
+            purged += self
+                .transact(move |tx| {
+                    Box::pin(async move {
+                        // `expires_at` too: a row is never deleted unexpired,
+                        // whatever sequence number it was given.
+                        tx.conn
+                            .execute(
+                                "DELETE FROM nonces WHERE seq < $1 AND expires_at < $2",
+                                &[Value::Int(start), Value::Int(now)],
+                            )
+                            .await
+                    })
+                })
+                .await?;
+        }
+        let held = self.memory.drop_expired(now);
+        metrics::gauge!("encnet_nonce_claims_held").set(held as f64);
+        Ok(purged)
+    }
+
+    /// The sequence numbers `[start, end)` of the nonce log's expired
+    /// start.
+    async fn expired_run(&self, now: i64) -> Result<(i64, i64), StoreError> {
+        let mut reader = self.pool.acquire().await?;
+        let (start, end): (Option<i64>, Option<i64>) = Conn::Sqlite(&mut reader)
+            .fetch_optional(
+                "SELECT (SELECT MIN(seq) FROM nonces), COALESCE(\
+                 (SELECT seq FROM nonces WHERE expires_at >= $1 ORDER BY seq LIMIT 1), \
+                 (SELECT MAX(seq) + 1 FROM nonces))",
+                &[Value::Int(now)],
+            )
+            .await?
+            .unwrap_or_default();
+        Ok((start.unwrap_or_default(), end.unwrap_or_default()))
+    }
+
     /// Moves the WAL into the database file and truncates it.
     pub(super) async fn checkpoint(&self) -> Result<(), StoreError> {
         self.writer.run(|writer| writer.checkpoint()).await
+    }
+}
+
+/// Locks `<path>.lock` for as long as the returned file is open. The store
+/// relies on being the database's only writer: it keeps the chain head and
+/// every unexpired nonce claim in memory, so a second node on the same file
+/// would fork the chain and could accept a replay. The lock is advisory,
+/// released by the kernel when the process ends however it ends.
+fn lock_sole_writer(path: &Path) -> Result<File, StoreError> {
+    let mut lock_path = path.as_os_str().to_owned();
+    lock_path.push(".lock");
+    let file = OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(&lock_path)?;
+    match file.try_lock() {
+        Ok(()) => Ok(file),
+        Err(TryLockError::WouldBlock) => Err(StoreError::InUse(path.to_owned())),
+        Err(TryLockError::Error(err)) => Err(err.into()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+
+    use super::super::group_commit::tests::{decision_with, store};
+    use super::super::{Location, Store};
+    use super::*;
+    use crate::clock;
+
+    const ISSUER: &str = "did:key:a";
+
+    #[tokio::test]
+    async fn a_nonce_claimed_before_a_restart_is_refused_after_it() {
+        let (dir, store) = store().await;
+        let now = clock::now_unix();
+        store
+            .record_allowed(decision_with(ISSUER, vec![1; 16], now + 300, now))
+            .await
+            .expect("claimed");
+        drop(store);
+        let store = Store::open(&Location::Sqlite(dir.path().join("encnet.db")))
+            .await
+            .expect("store reopens");
+        let again = store
+            .record_allowed(decision_with(ISSUER, vec![1; 16], now + 300, now))
+            .await;
+        assert!(matches!(again, Err(StoreError::Replay)), "{again:?}");
+    }
+
+    #[tokio::test]
+    async fn an_expired_row_behind_an_unexpired_one_waits_but_frees_its_nonce() {
+        let (_dir, store) = store().await;
+        let now = 1_000;
+        for (nonce, expires_at) in [(1u8, now + 300), (2, now - 1)] {
+            store
+                .record_allowed(decision_with(ISSUER, vec![nonce; 16], expires_at, now - 10))
+                .await
+                .expect("claimed");
+        }
+        assert_eq!(store.purge_nonces(now).await.expect("purge"), 0);
+        store
+            .record_allowed(decision_with(ISSUER, vec![2; 16], now + 300, now))
+            .await
+            .expect("the expired nonce is claimed again");
+        let again = store
+            .record_allowed(decision_with(ISSUER, vec![1; 16], now + 300, now))
+            .await;
+        assert!(matches!(again, Err(StoreError::Replay)), "{again:?}");
+    }
+
+    #[tokio::test]
+    async fn a_long_expired_run_is_purged_in_chunks_up_to_the_first_live_row() {
+        let (_dir, store) = store().await;
+        let store = Arc::new(store);
+        let now = 1_000;
+        let expired = PURGE_CHUNK as u32 * 2 + 5;
+        // Submitted together, so they commit in a few large batches.
+        let claims = (0..expired).map(|i| (i, now - 1)).chain([(expired, now)]);
+        let tasks: Vec<_> = claims
+            .map(|(i, expires_at)| {
+                let store = store.clone();
+                let claim = decision_with(ISSUER, i.to_be_bytes().to_vec(), expires_at, now - 10);
+                tokio::spawn(async move { store.record_allowed(claim).await })
+            })
+            .collect();
+        for task in tasks {
+            task.await.expect("task").expect("claimed");
+        }
+        let purged = store.purge_nonces(now).await.expect("purge");
+        assert_eq!(purged, u64::from(expired));
+        assert_eq!(store.table_sizes().await.expect("sizes").nonces, 1);
+    }
+
+    #[tokio::test]
+    async fn a_second_store_on_the_same_file_is_refused_until_the_first_closes() {
+        let (dir, store) = store().await;
+        let location = Location::Sqlite(dir.path().join("encnet.db"));
+        let second = Store::open(&location).await;
+        assert!(
+            matches!(second, Err(StoreError::InUse(_))),
+            "{:?}",
+            second.err()
+        );
+        Store::open_read_only(&location)
+            .await
+            .expect("readers are not locked out");
+        drop(store);
+        Store::open(&location)
+            .await
+            .expect("opens once the first is closed");
+    }
+
+    #[tokio::test]
+    async fn the_nonce_log_migration_keeps_every_claim() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let path = dir.path().join("encnet.db");
+        let first = dir.path().join("first");
+        std::fs::create_dir(&first).expect("dir");
+        std::fs::write(
+            first.join("0001_create_tables.sql"),
+            include_str!("../../migrations/sqlite/0001_create_tables.sql"),
+        )
+        .expect("migration copied");
+        let options = SqliteConnectOptions::new()
+            .filename(&path)
+            .create_if_missing(true);
+        let pool = SqlitePool::connect_with(options).await.expect("pool");
+        let migrator = sqlx::migrate::Migrator::new(first.as_path())
+            .await
+            .expect("migrator");
+        migrator.run(&pool).await.expect("first migration");
+        let now = clock::now_unix();
+        sqlx::query("INSERT INTO nonces (issuer, nonce, expires_at) VALUES ($1, $2, $3)")
+            .bind(ISSUER)
+            .bind(vec![7u8; 16])
+            .bind(now + 300)
+            .execute(&pool)
+            .await
+            .expect("claim stored the old way");
+        pool.close().await;
+
+        let store = Store::open(&Location::Sqlite(path))
+            .await
+            .expect("migrated");
+        let again = store
+            .record_allowed(decision_with(ISSUER, vec![7; 16], now + 300, now))
+            .await;
+        assert!(matches!(again, Err(StoreError::Replay)), "{again:?}");
+        store
+            .record_allowed(decision_with(ISSUER, vec![8; 16], now + 300, now))
+            .await
+            .expect("a new nonce is claimed");
+        assert_eq!(store.table_sizes().await.expect("sizes").nonces, 2);
     }
 }

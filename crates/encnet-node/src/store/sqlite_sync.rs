@@ -27,6 +27,12 @@ impl<A: FromSql, B: FromSql> FromSyncRow for (A, B) {
     }
 }
 
+impl<A: FromSql, B: FromSql, C: FromSql> FromSyncRow for (A, B, C) {
+    fn from_sync_row(row: &Row<'_>) -> rusqlite::Result<Self> {
+        Ok((row.get(0)?, row.get(1)?, row.get(2)?))
+    }
+}
+
 impl ToSql for Value<'_> {
     fn to_sql(&self) -> rusqlite::Result<ToSqlOutput<'_>> {
         Ok(ToSqlOutput::Borrowed(match *self {

@@ -20,11 +20,12 @@ use tokio::runtime::Runtime;
 use tokio::sync::{mpsc, oneshot};
 
 use super::group_commit::{self, closing, Pending, Write, MAX_BATCH, QUEUE_DEPTH};
-use super::memory::Memory;
-use super::query::{ChainHead, Conn, Effects, Tx};
+use super::memory::{Memory, StoredClaim};
+use super::query::{ChainHead, Conn, Tx, Value};
 use super::sqlite::PRAGMAS;
 use super::sqlite_checkpointer::{self, Checkpointer, WalProgress, FALLBACK_FRAMES};
 use super::{StoreError, TxFuture};
+use crate::clock;
 
 /// Under concurrent load, a small batch waits this long for more decisions
 /// before it commits. Each commit costs about 90 µs of CPU whatever its
@@ -150,12 +151,12 @@ impl Writer {
             conn.pragma_update(None, "wal_autocheckpoint", FALLBACK_FRAMES)?;
         }
         let runtime = tokio::runtime::Builder::new_current_thread().build()?;
-        let (head, revoked) = read_state(&mut conn, &runtime)?;
+        let stored = read_state(&mut conn, &runtime)?;
         Ok(Self {
             conn,
             runtime,
-            head,
-            memory: Arc::new(Memory::new(revoked)),
+            head: stored.head,
+            memory: Arc::new(Memory::new(stored.revoked, stored.claims)),
             stale: false,
             last_batch: 0,
             wal,
@@ -228,7 +229,11 @@ impl Writer {
             self.recover()?;
         }
         super::sqlite_sync::execute(&self.conn, "BEGIN IMMEDIATE", &[])?;
-        let mut tx = Tx::new(Conn::SqliteWriter(&mut self.conn), Some(self.head));
+        let mut tx = Tx::sole_writer(
+            Conn::SqliteWriter(&mut self.conn),
+            self.head,
+            self.memory.as_ref(),
+        );
         let result = self.runtime.block_on(f(&mut tx));
         let head = tx.appended_head();
         let effects = tx.take_effects();
@@ -246,12 +251,10 @@ impl Writer {
                 Ok(value)
             }
             (Ok(_), Err(err)) => {
-                // The commit may have happened: its revocations count until
-                // the next transaction re-reads them (failing closed).
-                self.memory.committed(Effects {
-                    claimed: Vec::new(),
-                    revoked: effects.revoked,
-                });
+                // The commit may have happened: its revocations and claims
+                // count until the next transaction re-reads them (failing
+                // closed).
+                self.memory.committed(effects);
                 self.stale = true;
                 Err(err)
             }
@@ -263,14 +266,14 @@ impl Writer {
     }
 
     /// Ends whatever transaction a failed COMMIT left open and re-reads the
-    /// chain head and the revocations.
+    /// chain head, the revocations and the unexpired nonce claims.
     fn recover(&mut self) -> Result<(), StoreError> {
         if !self.conn.is_autocommit() {
             let _ = self.conn.execute_batch("ROLLBACK");
         }
-        let (head, revoked) = read_state(&mut self.conn, &self.runtime)?;
-        self.head = head;
-        self.memory.reload_revocations(revoked);
+        let stored = read_state(&mut self.conn, &self.runtime)?;
+        self.head = stored.head;
+        self.memory.reload(stored.revoked, stored.claims);
         self.stale = false;
         Ok(())
     }
@@ -304,16 +307,31 @@ fn gather(
     batch
 }
 
-/// The chain head and every revoked delegation's CID.
-fn read_state(
-    conn: &mut Connection,
-    runtime: &Runtime,
-) -> Result<(ChainHead, Vec<String>), StoreError> {
+/// What the writer keeps of the database's contents.
+struct StoredState {
+    head: ChainHead,
+    /// Every revoked delegation's CID.
+    revoked: Vec<String>,
+    /// Every unexpired nonce claim.
+    claims: Vec<StoredClaim>,
+}
+
+fn read_state(conn: &mut Connection, runtime: &Runtime) -> Result<StoredState, StoreError> {
     runtime.block_on(async {
         let mut conn = Conn::SqliteWriter(conn);
         let head = conn.chain_head().await?;
         let revoked: Vec<(String,)> = conn.fetch_all("SELECT cid FROM revocations", &[]).await?;
-        Ok((head, revoked.into_iter().map(|(cid,)| cid).collect()))
+        let claims = conn
+            .fetch_all(
+                "SELECT issuer, nonce, expires_at FROM nonces WHERE expires_at >= $1",
+                &[Value::Int(clock::now_unix())],
+            )
+            .await?;
+        Ok(StoredState {
+            head,
+            revoked: revoked.into_iter().map(|(cid,)| cid).collect(),
+            claims,
+        })
     })
 }
 
