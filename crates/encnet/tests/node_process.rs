@@ -104,6 +104,29 @@ async fn decisions_survive_sigkill() {
 }
 
 #[test]
+fn a_second_node_on_the_same_data_dir_refuses_to_start() {
+    let temp = tempfile::tempdir().expect("temp dir");
+    let data_dir = temp.path().join("data");
+    let node = start_node(&data_dir);
+    let second = Command::new(env!("CARGO_BIN_EXE_encnet"))
+        .args(["serve", "--listen", "127.0.0.1:0", "--data-dir"])
+        .arg(&data_dir)
+        .env_remove("ENCNET_ROOT_KEY")
+        .output()
+        .expect("runs");
+    assert!(!second.status.success());
+    let stderr = String::from_utf8_lossy(&second.stderr);
+    assert!(stderr.starts_with("error: "), "{stderr}");
+    assert!(
+        stderr.contains("in use by another encnet process"),
+        "{stderr}"
+    );
+    // Offline readers are not locked out.
+    assert!(audit_verify(&data_dir).status.success());
+    assert!(node.terminate().success());
+}
+
+#[test]
 fn serve_creates_a_private_root_key_and_audit_verify_fails_cleanly() {
     use std::os::unix::fs::PermissionsExt;
     let temp = tempfile::tempdir().expect("temp dir");
