@@ -759,7 +759,6 @@ fn values_list(count: usize, first: usize) -> String {
     params.join(", ")
 }
 
-/// `($first, …), (…), …`: `rows` tuples of `columns` numbered parameters.
 /// The parameters of claims' rows: issuer, nonce, expiry.
 fn claim_params<'a>(claims: &[&'a NonceClaim]) -> Vec<Value<'a>> {
     claims
@@ -774,6 +773,7 @@ fn claim_params<'a>(claims: &[&'a NonceClaim]) -> Vec<Value<'a>> {
         .collect()
 }
 
+/// `($first, …), (…), …`: `rows` tuples of `columns` numbered parameters.
 fn values_clause(rows: usize, columns: usize, first: usize) -> String {
     let tuples: Vec<String> = (0..rows)
         .map(|row| format!("({})", values_list(columns, first + row * columns)))

@@ -4,7 +4,10 @@
 //! is copied back into the database file on a thread of its own
 //! ([`sqlite_checkpointer`]). Reads use a separate pool (WAL readers do not
 //! block the writer). What the writer committed is also remembered
-//! ([`Memory`]), so the capability check reads nothing.
+//! ([`Memory`]), so the capability check reads nothing, and the memory of
+//! every unexpired nonce claim decides new claims: the nonce table is an
+//! append-only log. All of this needs one writing process per file, which a
+//! lock file enforces ([`lock_sole_writer`]).
 //!
 //! [`sqlite_writer`]: super::sqlite_writer
 //! [`sqlite_checkpointer`]: super::sqlite_checkpointer
