@@ -356,8 +356,34 @@ pub(super) fn open_connection(path: &Path, read_only: bool) -> Result<Connection
 
 #[cfg(test)]
 mod tests {
+    use super::super::group_commit::tests::{decision_with, store};
     use super::super::{AuditDraft, Location, Store};
     use super::*;
+
+    #[tokio::test]
+    async fn after_a_failed_transaction_the_claims_are_reread_from_the_database() {
+        let (_dir, store) = store().await;
+        let now = clock::now_unix();
+        let claim = move |nonce: u8| decision_with("did:key:a", vec![nonce; 16], now + 300, now);
+        store.record_allowed(claim(1)).await.expect("claimed");
+        let panicked: Result<(), _> = store
+            .transact(move |tx| {
+                Box::pin(async move {
+                    tx.claim_nonce(&claim(2).nonce, now).await?;
+                    panic!("a bug mid-transaction")
+                })
+            })
+            .await;
+        assert!(matches!(panicked, Err(StoreError::Batch(_))));
+        // The next transaction re-reads the claims: the committed one still
+        // holds, the rolled-back one is free.
+        let again = store.record_allowed(claim(1)).await;
+        assert!(matches!(again, Err(StoreError::Replay)), "{again:?}");
+        store
+            .record_allowed(claim(2))
+            .await
+            .expect("the rolled-back claim is free");
+    }
 
     #[tokio::test]
     async fn a_panicking_transaction_fails_alone() {
