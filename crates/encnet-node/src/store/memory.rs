@@ -18,9 +18,6 @@ use super::nonce_set::NonceSet;
 use super::query::Effects;
 use super::Freshness;
 
-/// A nonce claim as stored: issuer, nonce, expiry (Unix seconds).
-pub(super) type StoredClaim = (String, Vec<u8>, i64);
-
 /// The sole writer's memory of its commits.
 pub(super) struct Memory {
     revoked: RwLock<HashSet<String>>,
@@ -30,7 +27,7 @@ pub(super) struct Memory {
 impl Memory {
     /// `revoked`: every revocation in the database; `claims`: every
     /// unexpired nonce claim.
-    pub(super) fn new(revoked: Vec<String>, claims: Vec<StoredClaim>) -> Self {
+    pub(super) fn new(revoked: Vec<String>, claims: NonceSet) -> Self {
         let memory = Self {
             revoked: RwLock::default(),
             nonces: Mutex::default(),
@@ -65,12 +62,8 @@ impl Memory {
 
     /// Replaces what is remembered with the database's contents, at
     /// start-up and after a commit whose outcome was unknown.
-    pub(super) fn reload(&self, revoked: Vec<String>, claims: Vec<StoredClaim>) {
-        let mut nonces = NonceSet::default();
-        for (issuer, nonce, expires_at) in &claims {
-            nonces.insert(issuer, nonce, *expires_at);
-        }
-        *self.nonces() = nonces;
+    pub(super) fn reload(&self, revoked: Vec<String>, claims: NonceSet) {
+        *self.nonces() = claims;
         *self.revoked.write().unwrap_or_else(PoisonError::into_inner) =
             revoked.into_iter().collect();
     }
@@ -124,7 +117,7 @@ mod tests {
 
     #[test]
     fn remembers_unexpired_claims_and_revocations() {
-        let memory = Memory::new(vec!["bafy-old".to_owned()], Vec::new());
+        let memory = Memory::new(vec!["bafy-old".to_owned()], NonceSet::default());
         memory.committed(Effects {
             claimed: vec![claim(1, 100), claim(2, 50)],
             revoked: vec!["bafy-new".to_owned()],
@@ -145,13 +138,14 @@ mod tests {
 
     #[test]
     fn reloading_replaces_claims_and_revocations() {
-        let memory = Memory::new(vec!["bafy-assumed".to_owned()], Vec::new());
+        let memory = Memory::new(vec!["bafy-assumed".to_owned()], NonceSet::default());
         memory.committed(Effects {
             claimed: vec![claim(1, 100)],
             revoked: Vec::new(),
         });
-        let stored = ("did:key:a".to_owned(), vec![2; 16], 100);
-        memory.reload(vec!["bafy-stored".to_owned()], vec![stored]);
+        let mut stored = NonceSet::default();
+        stored.insert("did:key:a", &[2; 16], 100);
+        memory.reload(vec!["bafy-stored".to_owned()], stored);
         let cids = ["bafy-assumed".to_owned(), "bafy-stored".to_owned()];
         let fresh = memory.freshness("did:key:a", &[1; 16], 0, &cids);
         assert_eq!(
@@ -164,7 +158,7 @@ mod tests {
 
     #[test]
     fn dropping_expired_claims_keeps_the_unexpired() {
-        let memory = Memory::new(Vec::new(), Vec::new());
+        let memory = Memory::new(Vec::new(), NonceSet::default());
         memory.committed(Effects {
             claimed: vec![claim(1, 10), claim(2, 1_000)],
             revoked: Vec::new(),

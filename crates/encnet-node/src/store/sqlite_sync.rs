@@ -71,6 +71,21 @@ pub(super) fn fetch_optional<T: FromSyncRow>(
     Ok(fetch(conn, sql, params, 1)?.pop())
 }
 
+/// Calls `f` on every row, one at a time.
+pub(super) fn for_each<T: FromSyncRow>(
+    conn: &Connection,
+    sql: &str,
+    params: &[Value<'_>],
+    mut f: impl FnMut(T),
+) -> Result<(), StoreError> {
+    let mut statement = prepare(conn, sql, params)?;
+    let mut rows = statement.raw_query();
+    while let Some(row) = rows.next()? {
+        f(T::from_sync_row(row)?);
+    }
+    Ok(())
+}
+
 /// Up to `limit` rows.
 fn fetch<T: FromSyncRow>(
     conn: &Connection,

@@ -20,7 +20,8 @@ use tokio::runtime::Runtime;
 use tokio::sync::{mpsc, oneshot};
 
 use super::group_commit::{self, closing, Pending, Write, MAX_BATCH, QUEUE_DEPTH};
-use super::memory::{Memory, StoredClaim};
+use super::memory::Memory;
+use super::nonce_set::NonceSet;
 use super::query::{ChainHead, Conn, Tx, Value};
 use super::sqlite::PRAGMAS;
 use super::sqlite_checkpointer::{self, Checkpointer, WalProgress, FALLBACK_FRAMES};
@@ -313,25 +314,31 @@ struct StoredState {
     /// Every revoked delegation's CID.
     revoked: Vec<String>,
     /// Every unexpired nonce claim.
-    claims: Vec<StoredClaim>,
+    claims: NonceSet,
 }
 
 fn read_state(conn: &mut Connection, runtime: &Runtime) -> Result<StoredState, StoreError> {
-    runtime.block_on(async {
+    let (head, revoked) = runtime.block_on(async {
         let mut conn = Conn::SqliteWriter(conn);
         let head = conn.chain_head().await?;
         let revoked: Vec<(String,)> = conn.fetch_all("SELECT cid FROM revocations", &[]).await?;
-        let claims = conn
-            .fetch_all(
-                "SELECT issuer, nonce, expires_at FROM nonces WHERE expires_at >= $1",
-                &[Value::Int(clock::now_unix())],
-            )
-            .await?;
-        Ok(StoredState {
-            head,
-            revoked: revoked.into_iter().map(|(cid,)| cid).collect(),
-            claims,
-        })
+        Ok::<_, StoreError>((head, revoked.into_iter().map(|(cid,)| cid).collect()))
+    })?;
+    // Row by row into the set: a million claims read into a list first
+    // would leave the allocator holding several times the set's size.
+    let mut claims = NonceSet::default();
+    super::sqlite_sync::for_each(
+        conn,
+        "SELECT issuer, nonce, expires_at FROM nonces WHERE expires_at >= $1",
+        &[Value::Int(clock::now_unix())],
+        |(issuer, nonce, expires_at): (String, Vec<u8>, i64)| {
+            claims.insert(&issuer, &nonce, expires_at);
+        },
+    )?;
+    Ok(StoredState {
+        head,
+        revoked,
+        claims,
     })
 }
 
