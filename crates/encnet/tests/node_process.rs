@@ -18,6 +18,21 @@ fn start_node(data_dir: &Path) -> ServeProcess {
     ServeProcess::spawn(&[OsStr::new("--data-dir"), data_dir.as_os_str()], &[])
 }
 
+/// Runs `encnet serve` on `data_dir`, expects it to refuse to start, and
+/// answers its one-line error.
+fn serve_refusal(data_dir: &Path) -> String {
+    let out = Command::new(env!("CARGO_BIN_EXE_encnet"))
+        .args(["serve", "--listen", "127.0.0.1:0", "--data-dir"])
+        .arg(data_dir)
+        .env_remove("ENCNET_ROOT_KEY")
+        .output()
+        .expect("runs");
+    assert!(!out.status.success());
+    let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
+    assert!(stderr.starts_with("error: "), "{stderr}");
+    stderr
+}
+
 fn audit_verify(data_dir: &Path) -> std::process::Output {
     Command::new(env!("CARGO_BIN_EXE_encnet"))
         .args(["audit", "verify", "--data-dir"])
@@ -108,15 +123,7 @@ fn a_second_node_on_the_same_data_dir_refuses_to_start() {
     let temp = tempfile::tempdir().expect("temp dir");
     let data_dir = temp.path().join("data");
     let node = start_node(&data_dir);
-    let second = Command::new(env!("CARGO_BIN_EXE_encnet"))
-        .args(["serve", "--listen", "127.0.0.1:0", "--data-dir"])
-        .arg(&data_dir)
-        .env_remove("ENCNET_ROOT_KEY")
-        .output()
-        .expect("runs");
-    assert!(!second.status.success());
-    let stderr = String::from_utf8_lossy(&second.stderr);
-    assert!(stderr.starts_with("error: "), "{stderr}");
+    let stderr = serve_refusal(&data_dir);
     assert!(
         stderr.contains("in use by another encnet process"),
         "{stderr}"
@@ -145,15 +152,7 @@ fn serve_creates_a_private_root_key_and_audit_verify_fails_cleanly() {
         std::fs::Permissions::from_mode(0o644),
     )
     .expect("chmod");
-    let out = Command::new(env!("CARGO_BIN_EXE_encnet"))
-        .args(["serve", "--listen", "127.0.0.1:0", "--data-dir"])
-        .arg(&data_dir)
-        .env_remove("ENCNET_ROOT_KEY")
-        .output()
-        .expect("runs");
-    assert!(!out.status.success());
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    assert!(stderr.starts_with("error: "), "{stderr}");
+    let stderr = serve_refusal(&data_dir);
     assert!(stderr.contains("chmod 600"), "{stderr}");
 
     let missing = audit_verify(&temp.path().join("nothing"));

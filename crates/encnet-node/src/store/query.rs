@@ -211,7 +211,7 @@ pub(super) struct Tx<'c> {
 /// What a transaction changed that a sole writer remembers once it commits.
 #[derive(Debug, Default)]
 pub(super) struct Effects {
-    /// Nonces consumed.
+    /// Nonces consumed (their claims without `cited`).
     pub(super) claimed: Vec<NonceClaim>,
     /// Delegations revoked (CID text).
     pub(super) revoked: Vec<String>,
@@ -302,19 +302,13 @@ impl<'c> Tx<'c> {
                 false => ClaimOutcome::Replay,
             })
             .collect();
-        let claimed = claims
-            .iter()
-            .zip(&outcomes)
-            .filter(|(_, outcome)| **outcome == ClaimOutcome::Consumed);
-        self.effects
-            .claimed
-            .extend(claimed.map(|(claim, _)| (*claim).clone()));
         Ok(outcomes)
     }
 
     /// The sole writer's claims, decided by its memory of every unexpired
     /// claim: the free ones are appended to the nonce log, so a commit
-    /// writes its claims in sequence instead of one random index leaf each.
+    /// writes its claims in sequence instead of one random index leaf each,
+    /// and are remembered once the transaction commits.
     async fn append_claims(
         &mut self,
         memory: &Memory,
@@ -332,10 +326,17 @@ impl<'c> Tx<'c> {
             );
             self.conn.execute(&sql, &claim_params(chunk)).await?;
         }
-        Ok(free
-            .into_iter()
-            .map(|c| (c.issuer.clone(), c.nonce.clone()))
-            .collect())
+        let mut consumed = HashSet::with_capacity(free.len());
+        for claim in free {
+            consumed.insert((claim.issuer.clone(), claim.nonce.clone()));
+            self.effects.claimed.push(NonceClaim {
+                issuer: claim.issuer.clone(),
+                nonce: claim.nonce.clone(),
+                expires_at: claim.expires_at,
+                cited: Vec::new(),
+            });
+        }
+        Ok(consumed)
     }
 
     /// Claims decided by the nonce table's key, which every process

@@ -198,27 +198,30 @@ mod tests {
     use std::sync::Arc;
 
     use super::super::group_commit::tests::{decision_with, store};
-    use super::super::{Location, Store};
+    use super::super::{Decision, Location, Store};
     use super::*;
     use crate::clock;
 
     const ISSUER: &str = "did:key:a";
+
+    /// A decision claiming nonce `[nonce; 16]` of [`ISSUER`].
+    fn claim(nonce: u8, expires_at: i64, now: i64) -> Decision {
+        decision_with(ISSUER, vec![nonce; 16], expires_at, now)
+    }
 
     #[tokio::test]
     async fn a_nonce_claimed_before_a_restart_is_refused_after_it() {
         let (dir, store) = store().await;
         let now = clock::now_unix();
         store
-            .record_allowed(decision_with(ISSUER, vec![1; 16], now + 300, now))
+            .record_allowed(claim(1, now + 300, now))
             .await
             .expect("claimed");
         drop(store);
         let store = Store::open(&Location::Sqlite(dir.path().join("encnet.db")))
             .await
             .expect("store reopens");
-        let again = store
-            .record_allowed(decision_with(ISSUER, vec![1; 16], now + 300, now))
-            .await;
+        let again = store.record_allowed(claim(1, now + 300, now)).await;
         assert!(matches!(again, Err(StoreError::Replay)), "{again:?}");
     }
 
@@ -228,18 +231,16 @@ mod tests {
         let now = 1_000;
         for (nonce, expires_at) in [(1u8, now + 300), (2, now - 1)] {
             store
-                .record_allowed(decision_with(ISSUER, vec![nonce; 16], expires_at, now - 10))
+                .record_allowed(claim(nonce, expires_at, now - 10))
                 .await
                 .expect("claimed");
         }
         assert_eq!(store.purge_nonces(now).await.expect("purge"), 0);
         store
-            .record_allowed(decision_with(ISSUER, vec![2; 16], now + 300, now))
+            .record_allowed(claim(2, now + 300, now))
             .await
             .expect("the expired nonce is claimed again");
-        let again = store
-            .record_allowed(decision_with(ISSUER, vec![1; 16], now + 300, now))
-            .await;
+        let again = store.record_allowed(claim(1, now + 300, now)).await;
         assert!(matches!(again, Err(StoreError::Replay)), "{again:?}");
     }
 
@@ -254,8 +255,9 @@ mod tests {
         let tasks: Vec<_> = claims
             .map(|(i, expires_at)| {
                 let store = store.clone();
-                let claim = decision_with(ISSUER, i.to_be_bytes().to_vec(), expires_at, now - 10);
-                tokio::spawn(async move { store.record_allowed(claim).await })
+                let decision =
+                    decision_with(ISSUER, i.to_be_bytes().to_vec(), expires_at, now - 10);
+                tokio::spawn(async move { store.record_allowed(decision).await })
             })
             .collect();
         for task in tasks {
@@ -317,12 +319,10 @@ mod tests {
         let store = Store::open(&Location::Sqlite(path))
             .await
             .expect("migrated");
-        let again = store
-            .record_allowed(decision_with(ISSUER, vec![7; 16], now + 300, now))
-            .await;
+        let again = store.record_allowed(claim(7, now + 300, now)).await;
         assert!(matches!(again, Err(StoreError::Replay)), "{again:?}");
         store
-            .record_allowed(decision_with(ISSUER, vec![8; 16], now + 300, now))
+            .record_allowed(claim(8, now + 300, now))
             .await
             .expect("a new nonce is claimed");
         assert_eq!(store.table_sizes().await.expect("sizes").nonces, 2);

@@ -153,11 +153,16 @@ impl Writer {
         }
         let runtime = tokio::runtime::Builder::new_current_thread().build()?;
         let stored = read_state(&mut conn, &runtime)?;
+        // A read-only store (offline tools) never claims a nonce.
+        let claims = match wal {
+            Some(_) => read_claims(&conn)?,
+            None => NonceSet::default(),
+        };
         Ok(Self {
             conn,
             runtime,
             head: stored.head,
-            memory: Arc::new(Memory::new(stored.revoked, stored.claims)),
+            memory: Arc::new(Memory::new(stored.revoked, claims)),
             stale: false,
             last_batch: 0,
             wal,
@@ -274,7 +279,7 @@ impl Writer {
         }
         let stored = read_state(&mut self.conn, &self.runtime)?;
         self.head = stored.head;
-        self.memory.reload(stored.revoked, stored.claims);
+        self.memory.reload(stored.revoked, read_claims(&self.conn)?);
         self.stale = false;
         Ok(())
     }
@@ -308,24 +313,29 @@ fn gather(
     batch
 }
 
-/// What the writer keeps of the database's contents.
+/// The chain head and the revocations, as the writer keeps them.
 struct StoredState {
     head: ChainHead,
     /// Every revoked delegation's CID.
     revoked: Vec<String>,
-    /// Every unexpired nonce claim.
-    claims: NonceSet,
 }
 
 fn read_state(conn: &mut Connection, runtime: &Runtime) -> Result<StoredState, StoreError> {
-    let (head, revoked) = runtime.block_on(async {
+    runtime.block_on(async {
         let mut conn = Conn::SqliteWriter(conn);
         let head = conn.chain_head().await?;
         let revoked: Vec<(String,)> = conn.fetch_all("SELECT cid FROM revocations", &[]).await?;
-        Ok::<_, StoreError>((head, revoked.into_iter().map(|(cid,)| cid).collect()))
-    })?;
-    // Row by row into the set: a million claims read into a list first
-    // would leave the allocator holding several times the set's size.
+        Ok(StoredState {
+            head,
+            revoked: revoked.into_iter().map(|(cid,)| cid).collect(),
+        })
+    })
+}
+
+/// Every unexpired nonce claim, read row by row into the set: a million
+/// claims read into a list first would leave the allocator holding several
+/// times the set's size.
+fn read_claims(conn: &Connection) -> Result<NonceSet, StoreError> {
     let mut claims = NonceSet::default();
     super::sqlite_sync::for_each(
         conn,
@@ -335,11 +345,7 @@ fn read_state(conn: &mut Connection, runtime: &Runtime) -> Result<StoredState, S
             claims.insert(&issuer, &nonce, expires_at);
         },
     )?;
-    Ok(StoredState {
-        head,
-        revoked,
-        claims,
-    })
+    Ok(claims)
 }
 
 /// A connection for the writer or the checkpointer, with the settings
