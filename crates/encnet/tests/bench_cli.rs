@@ -56,6 +56,8 @@ fn open_loop_sends_at_the_rate_asked() {
             "50",
             "--duration",
             "1s",
+            "--window",
+            "500ms",
             "--warmup",
             "0s",
             "--invocations",
@@ -71,6 +73,19 @@ fn open_loop_sends_at_the_rate_asked() {
     // One request per 20 ms slot of the 1 s window, each answered.
     assert_eq!(report["requests"], 50, "{report}");
     assert_eq!(report["statuses"], serde_json::json!({ "200": 50 }));
+    // Slots 0–24 fall in the first 500 ms window, 25–49 in the second.
+    let windows = report["windows"].as_array().expect("windows");
+    let counts: Vec<(f64, u64)> = windows
+        .iter()
+        .map(|w| {
+            (
+                w["fromSecs"].as_f64().expect("from"),
+                w["requests"].as_u64().expect("requests"),
+            )
+        })
+        .collect();
+    assert_eq!(counts, [(0.0, 25), (0.5, 25)], "{report}");
+    assert!(windows.iter().all(|w| w["p99Micros"].as_u64() > Some(0)));
 }
 
 #[test]
@@ -78,6 +93,8 @@ fn bench_decrypt_refuses_what_it_cannot_drive() {
     let node = Node::start();
     node.run(&["bench", "decrypt", "--concurrency", "0"])
         .fails(1, "--concurrency");
+    node.run(&["bench", "decrypt", "--duration", "30s", "--window", "1ms"])
+        .fails(1, "--window");
     node.run(&[
         "--node",
         "https://127.0.0.1:1",

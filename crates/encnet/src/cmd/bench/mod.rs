@@ -6,7 +6,9 @@
 //! (closed loop, or open loop at
 //! `--rate`, where latency counts from the scheduled send time so a stalled
 //! node cannot hide its queue). It also measures the in-process crypto floor
-//! on one thread, so node throughput is reported as a ratio from one run.
+//! on one thread, so node throughput is reported as a ratio from one run,
+//! and reports p99 per `--window` as well as overall, since on a shared
+//! machine one stall can fill a short run's top percent.
 
 mod connection;
 mod pacer;
@@ -63,6 +65,10 @@ pub(crate) struct DecryptBenchArgs {
     /// Seconds spent measuring the in-process floor first (0 skips it).
     #[arg(long, default_value_t = 3.0)]
     floor_secs: f64,
+    /// Also report p99 for each window of this length within the run, so
+    /// one stall shows as one slow window, not as the whole run.
+    #[arg(long, default_value = "10s", value_parser = parse_duration)]
+    window: Duration,
     /// Reuse the owner, holder and network recorded in this file (created if absent).
     #[arg(long, value_name = "FILE")]
     state: Option<PathBuf>,
@@ -88,11 +94,22 @@ struct Report {
     requests: u64,
     throughput: f64,
     latency_micros: Latency,
+    /// p99 of the requests scheduled in each `--window` of the run.
+    windows: Vec<Window>,
     statuses: BTreeMap<String, u64>,
     /// CPU seconds the hypervisor took from this machine while measuring.
     steal_secs: Option<f64>,
     floor_ops_per_sec: Option<f64>,
     throughput_over_floor: Option<f64>,
+}
+
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+struct Window {
+    /// Seconds from the start of the measured run.
+    from_secs: f64,
+    requests: u64,
+    p99_micros: u64,
 }
 
 #[derive(Debug, Serialize)]
@@ -108,6 +125,11 @@ fn decrypt(args: &DecryptBenchArgs, node: &str) -> Result<ExitCode, CliError> {
         return Err(CliError::Usage(
             "--concurrency and --invocations must be positive".into(),
         ));
+    }
+    if args.duration.as_nanos() / args.window.as_nanos().max(1) > MAX_WINDOWS {
+        return Err(CliError::Usage(format!(
+            "--window is too short: at most {MAX_WINDOWS} windows per run"
+        )));
     }
     let endpoint = Endpoint::parse(node).map_err(CliError::Usage)?;
     let floor = (args.floor_secs > 0.0).then(|| {
@@ -150,6 +172,7 @@ async fn drive(
     let schedule = Schedule::new(args);
     let shared = Arc::new(Shared {
         pacer: schedule.pacer(headers.len()),
+        windows: Mutex::default(),
         done: AtomicU64::default(),
         statuses: Mutex::default(),
     });
@@ -198,11 +221,29 @@ async fn drive(
             p99: histogram.value_at_quantile(0.99),
             max: histogram.max(),
         },
+        windows: windows(&shared, args.window),
         statuses,
         steal_secs,
         floor_ops_per_sec: None,
         throughput_over_floor: None,
     })
+}
+
+/// The p99 of each window that had requests.
+fn windows(shared: &Shared, length: Duration) -> Vec<Window> {
+    let Ok(windows) = shared.windows.lock() else {
+        return Vec::new();
+    };
+    windows
+        .iter()
+        .enumerate()
+        .filter(|(_, h)| !h.is_empty())
+        .map(|(i, h)| Window {
+            from_secs: length.as_secs_f64() * i as f64,
+            requests: h.len(),
+            p99_micros: h.value_at_quantile(0.99),
+        })
+        .collect()
 }
 
 /// When requests are sent, and which are measured.
@@ -214,6 +255,8 @@ struct Schedule {
     deadline: Instant,
     /// Open loop: one request per interval.
     interval: Option<Duration>,
+    /// Length of the windows p99 is also reported for.
+    window: Duration,
 }
 
 impl Schedule {
@@ -227,6 +270,7 @@ impl Schedule {
             interval: args
                 .rate
                 .map(|rate| Duration::from_secs_f64(1.0 / rate.max(1.0))),
+            window: args.window,
         }
     }
 
@@ -236,6 +280,13 @@ impl Schedule {
             Some(step) => Pacer::open(self.started, step, self.deadline, count),
             None => Pacer::closed(),
         }
+    }
+
+    /// Which `--window` of the measured run `scheduled` falls in.
+    fn window_of(&self, scheduled: Instant) -> usize {
+        let offset = scheduled.saturating_duration_since(self.measure_from);
+        let index = offset.as_nanos() / self.window.as_nanos().max(1);
+        usize::try_from(index).unwrap_or(usize::MAX)
     }
 
     /// Time spent in the measured window so far.
@@ -249,6 +300,8 @@ impl Schedule {
 /// Counters shared by the workers.
 struct Shared {
     pacer: Pacer,
+    /// Latencies by `--window` of their scheduled time.
+    windows: Mutex<Vec<Histogram<u64>>>,
     done: AtomicU64,
     statuses: Mutex<BTreeMap<String, u64>>,
 }
@@ -280,6 +333,13 @@ async fn worker(
         let micros = u64::try_from(scheduled.elapsed().as_micros()).unwrap_or(u64::MAX);
         let _ = histogram.record(micros.max(1));
         shared.done.fetch_add(1, Ordering::Relaxed);
+        let window = schedule.window_of(scheduled);
+        if let Ok(mut windows) = shared.windows.lock() {
+            if windows.len() <= window {
+                windows.resize_with(window + 1, new_window_histogram);
+            }
+            let _ = windows[window].record(micros.max(1));
+        }
         if let Ok(mut statuses) = shared.statuses.lock() {
             *statuses.entry(status).or_default() += 1;
         }
@@ -332,6 +392,15 @@ fn new_histogram() -> Histogram<u64> {
     #[allow(clippy::expect_used)]
     Histogram::new_with_bounds(1, 60_000_000, 3).expect("valid histogram bounds")
 }
+
+fn new_window_histogram() -> Histogram<u64> {
+    // Two significant digits: a tenth of the size, and p99 to within 1 %.
+    #[allow(clippy::expect_used)]
+    Histogram::new_with_bounds(1, 60_000_000, 2).expect("valid histogram bounds")
+}
+
+/// The most windows a run may report: each holds a histogram (~20 KB).
+const MAX_WINDOWS: u128 = 1_000;
 
 /// The identities and network a run uses.
 struct Setup {
@@ -465,6 +534,14 @@ fn print_report(report: &Report, json: bool) {
         "latency µs  p50 {}  p90 {}  p99 {}  max {}",
         l.p50, l.p90, l.p99, l.max
     );
+    if report.windows.len() > 1 {
+        let windows: Vec<String> = report
+            .windows
+            .iter()
+            .map(|w| format!("{:.1}", w.p99_micros as f64 / 1000.0))
+            .collect();
+        println!("p99 ms      by window: {}", windows.join("  "));
+    }
     let statuses: Vec<String> = report
         .statuses
         .iter()
