@@ -3,8 +3,8 @@
 //! Open-loop latency counts from the slot, so a timer that fires late is
 //! charged to the node: tokio's timer has a resolution of one millisecond.
 //! On Linux a timerfd in the runtime's poller is accurate to tens of µs and,
-//! unlike a pacing thread handing slots over, costs no extra thread wake-up
-//! per request. Elsewhere tokio's timer is used, and its lateness is counted.
+//! unlike a pacing thread handing slots over, costs no extra thread wake-up.
+//! Elsewhere tokio's timer is used, and its lateness is counted.
 
 use std::time::Instant;
 
