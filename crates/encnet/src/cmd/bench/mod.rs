@@ -172,9 +172,8 @@ async fn drive(
     let schedule = Schedule::new(args);
     let shared = Arc::new(Shared {
         pacer: schedule.pacer(headers.len()),
-        windows: Mutex::default(),
         done: AtomicU64::default(),
-        statuses: Mutex::default(),
+        tally: Mutex::default(),
     });
     let progress = progress_bar(args.warmup + args.duration);
     let mut workers = Vec::with_capacity(args.concurrency);
@@ -202,10 +201,10 @@ async fn drive(
     };
     progress.finish_and_clear();
     let elapsed = schedule.measured().as_secs_f64();
-    let statuses = shared
-        .statuses
+    let (statuses, windows) = shared
+        .tally
         .lock()
-        .map(|s| s.clone())
+        .map(|tally| (tally.statuses.clone(), tally.windows(args.window)))
         .unwrap_or_default();
     let requests = histogram.len();
     Ok(Report {
@@ -221,29 +220,12 @@ async fn drive(
             p99: histogram.value_at_quantile(0.99),
             max: histogram.max(),
         },
-        windows: windows(&shared, args.window),
+        windows,
         statuses,
         steal_secs,
         floor_ops_per_sec: None,
         throughput_over_floor: None,
     })
-}
-
-/// The p99 of each window that had requests.
-fn windows(shared: &Shared, length: Duration) -> Vec<Window> {
-    let Ok(windows) = shared.windows.lock() else {
-        return Vec::new();
-    };
-    windows
-        .iter()
-        .enumerate()
-        .filter(|(_, h)| !h.is_empty())
-        .map(|(i, h)| Window {
-            from_secs: length.as_secs_f64() * i as f64,
-            requests: h.len(),
-            p99_micros: h.value_at_quantile(0.99),
-        })
-        .collect()
 }
 
 /// When requests are sent, and which are measured.
@@ -300,10 +282,40 @@ impl Schedule {
 /// Counters shared by the workers.
 struct Shared {
     pacer: Pacer,
-    /// Latencies by `--window` of their scheduled time.
-    windows: Mutex<Vec<Histogram<u64>>>,
     done: AtomicU64,
-    statuses: Mutex<BTreeMap<String, u64>>,
+    tally: Mutex<Tally>,
+}
+
+/// What the measured answers were, counted under one lock.
+#[derive(Default)]
+struct Tally {
+    statuses: BTreeMap<String, u64>,
+    /// Latencies by `--window` of their scheduled time.
+    windows: Vec<Histogram<u64>>,
+}
+
+impl Tally {
+    fn record(&mut self, status: String, window: usize, micros: u64) {
+        *self.statuses.entry(status).or_default() += 1;
+        if self.windows.len() <= window {
+            self.windows.resize_with(window + 1, new_window_histogram);
+        }
+        let _ = self.windows[window].record(micros);
+    }
+
+    /// The p99 of each window that had requests.
+    fn windows(&self, length: Duration) -> Vec<Window> {
+        self.windows
+            .iter()
+            .enumerate()
+            .filter(|(_, h)| !h.is_empty())
+            .map(|(i, h)| Window {
+                from_secs: length.as_secs_f64() * i as f64,
+                requests: h.len(),
+                p99_micros: h.value_at_quantile(0.99),
+            })
+            .collect()
+    }
 }
 
 async fn worker(
@@ -330,18 +342,13 @@ async fn worker(
         if scheduled < schedule.measure_from {
             continue;
         }
-        let micros = u64::try_from(scheduled.elapsed().as_micros()).unwrap_or(u64::MAX);
-        let _ = histogram.record(micros.max(1));
+        let micros = u64::try_from(scheduled.elapsed().as_micros())
+            .unwrap_or(u64::MAX)
+            .max(1);
+        let _ = histogram.record(micros);
         shared.done.fetch_add(1, Ordering::Relaxed);
-        let window = schedule.window_of(scheduled);
-        if let Ok(mut windows) = shared.windows.lock() {
-            if windows.len() <= window {
-                windows.resize_with(window + 1, new_window_histogram);
-            }
-            let _ = windows[window].record(micros.max(1));
-        }
-        if let Ok(mut statuses) = shared.statuses.lock() {
-            *statuses.entry(status).or_default() += 1;
+        if let Ok(mut tally) = shared.tally.lock() {
+            tally.record(status, schedule.window_of(scheduled), micros);
         }
     }
     histogram
