@@ -12,7 +12,7 @@
 //! writer re-reads both from the database.
 
 use std::collections::HashSet;
-use std::sync::{Mutex, PoisonError, RwLock};
+use std::sync::{PoisonError, RwLock};
 
 use super::nonce_set::NonceSet;
 use super::query::Effects;
@@ -21,7 +21,7 @@ use super::Freshness;
 /// The sole writer's memory of its commits.
 pub(super) struct Memory {
     revoked: RwLock<HashSet<String>>,
-    nonces: Mutex<NonceSet>,
+    nonces: NonceSet,
 }
 
 impl Memory {
@@ -30,7 +30,7 @@ impl Memory {
     pub(super) fn new(revoked: Vec<String>, claims: NonceSet) -> Self {
         let memory = Self {
             revoked: RwLock::default(),
-            nonces: Mutex::default(),
+            nonces: NonceSet::default(),
         };
         memory.reload(revoked, claims);
         memory
@@ -57,13 +57,13 @@ impl Memory {
 
     /// Whether an unexpired, committed claim holds `(issuer, nonce)`.
     pub(super) fn holds(&self, issuer: &str, nonce: &[u8], now: i64) -> bool {
-        self.nonces().holds(issuer, nonce, now)
+        self.nonces.holds(issuer, nonce, now)
     }
 
     /// Replaces what is remembered with the database's contents, at
     /// start-up and after a commit whose outcome was unknown.
     pub(super) fn reload(&self, revoked: Vec<String>, claims: NonceSet) {
-        *self.nonces() = claims;
+        self.nonces.replace(claims);
         *self.revoked.write().unwrap_or_else(PoisonError::into_inner) =
             revoked.into_iter().collect();
     }
@@ -77,27 +77,17 @@ impl Memory {
                 .unwrap_or_else(PoisonError::into_inner)
                 .extend(effects.revoked);
         }
-        if !effects.claimed.is_empty() {
-            let mut nonces = self.nonces();
-            for claim in &effects.claimed {
-                nonces.insert(&claim.issuer, &claim.nonce, claim.expires_at);
-            }
+        for claim in &effects.claimed {
+            self.nonces
+                .insert(&claim.issuer, &claim.nonce, claim.expires_at);
         }
     }
 
     /// Forgets the claims that expired before `now`; answers how many
     /// claims are still held.
     pub(super) fn drop_expired(&self, now: i64) -> usize {
-        let mut nonces = self.nonces();
-        nonces.drop_expired(now);
-        nonces.len()
-    }
-
-    // A panic while the lock was held cannot leave the set half-changed in
-    // a way that matters (an insert either happened or not), so a poisoned
-    // lock is used as is rather than failing every later request.
-    fn nonces(&self) -> std::sync::MutexGuard<'_, NonceSet> {
-        self.nonces.lock().unwrap_or_else(PoisonError::into_inner)
+        self.nonces.drop_expired(now);
+        self.nonces.len()
     }
 }
 
@@ -143,7 +133,7 @@ mod tests {
             claimed: vec![claim(1, 100)],
             revoked: Vec::new(),
         });
-        let mut stored = NonceSet::default();
+        let stored = NonceSet::default();
         stored.insert("did:key:a", &[2; 16], 100);
         memory.reload(vec!["bafy-stored".to_owned()], stored);
         let cids = ["bafy-assumed".to_owned(), "bafy-stored".to_owned()];

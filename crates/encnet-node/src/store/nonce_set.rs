@@ -3,15 +3,24 @@
 //! writer, so the claims loaded at start-up plus those committed since are
 //! all there are, and the table is an append-only log that makes each claim
 //! durable and refills the set after a restart (docs/decisions.md).
+//!
+//! The writer inserts while every request looks up, so the set is split
+//! into shards by key, each behind its own lock: a thread that holds one
+//! (and is preempted, or grows a map) delays only the lookups of that
+//! shard, not every request (docs/performance.md, session 8).
 
 use std::collections::{BTreeMap, HashMap};
+use std::sync::{Mutex, MutexGuard, PoisonError};
 
 use sha2::{Digest, Sha256};
 
 /// Claims are grouped by when they expire, so an expired group is dropped
-/// whole instead of claim by claim. A lookup visits every live group: at
-/// the default 300 s lifetime, about ten.
+/// whole instead of claim by claim. A lookup visits every live group of its
+/// shard: at the default 300 s lifetime, about ten.
 const GROUP_SECS: i64 = 32;
+
+/// Shards, chosen by a key's first byte.
+const SHARDS: usize = 256;
 
 /// A claim's key: 16 bytes of SHA-256 over the issuer and the nonce. A
 /// fixed-size key keeps a claim to about 40 bytes of memory. A collision
@@ -21,12 +30,17 @@ type Key = [u8; KEY_BYTES];
 
 const KEY_BYTES: usize = 16;
 
-/// The unexpired claims, grouped by expiry.
-#[derive(Default)]
+/// The unexpired claims.
 pub(super) struct NonceSet {
-    /// Group `g` holds the claims expiring in `[g, g + 1) × GROUP_SECS`,
-    /// each with its own expiry.
-    groups: BTreeMap<i64, HashMap<Key, i64>>,
+    shards: Box<[Mutex<Shard>; SHARDS]>,
+}
+
+impl Default for NonceSet {
+    fn default() -> Self {
+        Self {
+            shards: Box::new(std::array::from_fn(|_| Mutex::default())),
+        }
+    }
 }
 
 impl NonceSet {
@@ -34,29 +48,77 @@ impl NonceSet {
     /// at `now` or later.
     pub(super) fn holds(&self, issuer: &str, nonce: &[u8], now: i64) -> bool {
         let key = key(issuer, nonce);
-        self.groups
-            .range(group(now)..)
-            .any(|(_, claims)| claims.get(&key).is_some_and(|exp| *exp >= now))
+        self.shard(&key).holds(&key, now)
     }
 
     /// Records a claim until `expires_at` (or later, if the same group
     /// already holds it longer).
-    pub(super) fn insert(&mut self, issuer: &str, nonce: &[u8], expires_at: i64) {
-        self.groups
-            .entry(group(expires_at))
-            .or_default()
-            .entry(key(issuer, nonce))
-            .and_modify(|exp| *exp = (*exp).max(expires_at))
-            .or_insert(expires_at);
+    pub(super) fn insert(&self, issuer: &str, nonce: &[u8], expires_at: i64) {
+        let key = key(issuer, nonce);
+        self.shard(&key).insert(key, expires_at);
     }
 
     /// Drops every group whose claims all expired before `now`.
-    pub(super) fn drop_expired(&mut self, now: i64) {
-        self.groups = self.groups.split_off(&group(now));
+    pub(super) fn drop_expired(&self, now: i64) {
+        for shard in self.shards.iter() {
+            lock(shard).drop_expired(now);
+        }
     }
 
     /// How many claims are held, expired ones not yet dropped included.
     pub(super) fn len(&self) -> usize {
+        self.shards.iter().map(|shard| lock(shard).len()).sum()
+    }
+
+    /// Takes on `other`'s claims in place of its own. Shard by shard: a
+    /// lookup meanwhile sees one shard, old or new, never a mix.
+    pub(super) fn replace(&self, other: Self) {
+        for (mine, theirs) in self.shards.iter().zip(*other.shards) {
+            *lock(mine) = theirs.into_inner().unwrap_or_else(PoisonError::into_inner);
+        }
+    }
+
+    fn shard(&self, key: &Key) -> MutexGuard<'_, Shard> {
+        lock(&self.shards[usize::from(key[0])])
+    }
+}
+
+// A panic while a shard was locked cannot leave it half-changed in a way
+// that matters (an insert either happened or not), so a poisoned lock is
+// used as is rather than failing every later request.
+fn lock(shard: &Mutex<Shard>) -> MutexGuard<'_, Shard> {
+    shard.lock().unwrap_or_else(PoisonError::into_inner)
+}
+
+/// One shard's claims, grouped by expiry.
+#[derive(Default)]
+struct Shard {
+    /// Group `g` holds the claims expiring in `[g, g + 1) × GROUP_SECS`,
+    /// each with its own expiry.
+    groups: BTreeMap<i64, HashMap<Key, i64>>,
+}
+
+impl Shard {
+    fn holds(&self, key: &Key, now: i64) -> bool {
+        self.groups
+            .range(group(now)..)
+            .any(|(_, claims)| claims.get(key).is_some_and(|exp| *exp >= now))
+    }
+
+    fn insert(&mut self, key: Key, expires_at: i64) {
+        self.groups
+            .entry(group(expires_at))
+            .or_default()
+            .entry(key)
+            .and_modify(|exp| *exp = (*exp).max(expires_at))
+            .or_insert(expires_at);
+    }
+
+    fn drop_expired(&mut self, now: i64) {
+        self.groups = self.groups.split_off(&group(now));
+    }
+
+    fn len(&self) -> usize {
         self.groups.values().map(HashMap::len).sum()
     }
 }
@@ -86,7 +148,7 @@ mod tests {
 
     #[test]
     fn holds_a_claim_until_it_expires() {
-        let mut set = NonceSet::default();
+        let set = NonceSet::default();
         set.insert("did:key:a", b"n1", 100);
         assert!(set.holds("did:key:a", b"n1", 99));
         assert!(set.holds("did:key:a", b"n1", 100));
@@ -99,7 +161,7 @@ mod tests {
 
     #[test]
     fn a_reclaimed_nonce_holds_until_its_new_expiry() {
-        let mut set = NonceSet::default();
+        let set = NonceSet::default();
         set.insert("did:key:a", b"n", 10);
         set.insert("did:key:a", b"n", 500);
         assert!(set.holds("did:key:a", b"n", 400));
@@ -110,7 +172,7 @@ mod tests {
 
     #[test]
     fn dropping_keeps_every_claim_that_can_still_hold() {
-        let mut set = NonceSet::default();
+        let set = NonceSet::default();
         for exp in 0..200i64 {
             set.insert("did:key:a", &exp.to_be_bytes(), exp);
         }
@@ -122,13 +184,37 @@ mod tests {
         assert_eq!(set.len(), 200 - 96);
     }
 
+    #[test]
+    fn spreads_claims_over_the_shards() {
+        let set = NonceSet::default();
+        for n in 0..25_600u32 {
+            set.insert("did:key:a", &n.to_be_bytes(), 100);
+        }
+        let largest = set.shards.iter().map(|shard| lock(shard).len()).max();
+        // 100 per shard on average; none holds a large share.
+        assert!(largest.is_some_and(|len| len < 200), "{largest:?}");
+        assert_eq!(set.len(), 25_600);
+    }
+
+    #[test]
+    fn replacing_takes_the_other_sets_claims() {
+        let set = NonceSet::default();
+        set.insert("did:key:a", b"old", 100);
+        let other = NonceSet::default();
+        other.insert("did:key:a", b"new", 100);
+        set.replace(other);
+        assert!(!set.holds("did:key:a", b"old", 0));
+        assert!(set.holds("did:key:a", b"new", 0));
+        assert_eq!(set.len(), 1);
+    }
+
     proptest! {
         #[test]
         fn matches_a_plain_map(
             claims in prop::collection::vec((0u8..8, -50i64..50), 0..64),
             now in -60i64..60,
         ) {
-            let mut set = NonceSet::default();
+            let set = NonceSet::default();
             let mut plain = HashMap::new();
             for (nonce, exp) in &claims {
                 set.insert("did:key:a", &[*nonce], *exp);

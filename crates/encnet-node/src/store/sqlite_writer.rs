@@ -336,7 +336,7 @@ fn read_state(conn: &mut Connection, runtime: &Runtime) -> Result<StoredState, S
 /// claims read into a list first would leave the allocator holding several
 /// times the set's size.
 fn read_claims(conn: &Connection) -> Result<NonceSet, StoreError> {
-    let mut claims = NonceSet::default();
+    let claims = NonceSet::default();
     super::sqlite_sync::for_each(
         conn,
         "SELECT issuer, nonce, expires_at FROM nonces WHERE expires_at >= $1",
