@@ -43,6 +43,11 @@ impl WalProgress {
         self.commits.fetch_add(1, Ordering::Relaxed);
     }
 
+    /// Whether the checkpointer has asked the writer to copy the last frames.
+    pub(super) fn catch_up_requested(&self) -> bool {
+        self.catch_up.load(Ordering::Acquire)
+    }
+
     /// Whether the writer should copy the last frames now (once per request).
     pub(super) fn take_catch_up(&self) -> bool {
         self.catch_up.swap(false, Ordering::Acquire)

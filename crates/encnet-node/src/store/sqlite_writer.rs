@@ -38,6 +38,11 @@ use crate::clock;
 const LINGER: Duration = Duration::from_micros(600);
 /// A batch at least this large commits at once.
 const LINGER_BELOW: usize = 8;
+/// The catch-up copy of the WAL syncs the database file, and every decision
+/// queued meanwhile waits for it, so it waits for a moment when nothing is
+/// queued; after this many transactions it runs anyway, so the WAL keeps
+/// starting over.
+const CATCH_UP_PATIENCE: u32 = 32;
 
 /// Statements the writer keeps prepared: the group commit uses one per
 /// batch size.
@@ -143,6 +148,8 @@ pub(super) struct Writer {
     last_batch: usize,
     /// Shared with the checkpointer; `None` when read-only.
     wal: Option<Arc<WalProgress>>,
+    /// Transactions run since the checkpointer asked for a catch-up.
+    catch_up_deferred: u32,
 }
 
 impl Writer {
@@ -166,6 +173,7 @@ impl Writer {
             stale: false,
             last_batch: 0,
             wal,
+            catch_up_deferred: 0,
         })
     }
 
@@ -187,14 +195,24 @@ impl Writer {
                 tracing::error!("a transaction on the SQLite writer panicked");
                 self.stale = true;
             }
-            self.catch_up_wal();
+            let idle = next.is_none() && queue.is_empty();
+            self.catch_up_wal(idle);
         }
     }
 
     /// Copies the frames committed since the checkpointer's last pass, when
     /// it asks: between two transactions, so the next one restarts the WAL.
-    fn catch_up_wal(&self) {
-        if self.wal.as_ref().is_some_and(|wal| wal.take_catch_up()) {
+    fn catch_up_wal(&mut self, idle: bool) {
+        let Some(wal) = &self.wal else { return };
+        if !wal.catch_up_requested() {
+            return;
+        }
+        if !catch_up_due(idle, self.catch_up_deferred) {
+            self.catch_up_deferred += 1;
+            return;
+        }
+        self.catch_up_deferred = 0;
+        if wal.take_catch_up() {
             if let Err(err) = sqlite_checkpointer::checkpoint_passive(&self.conn) {
                 tracing::warn!(%err, "WAL checkpoint on the writer failed");
             }
@@ -293,6 +311,12 @@ impl Writer {
     }
 }
 
+/// Whether a requested catch-up runs now: when nothing is queued, or once
+/// it has waited [`CATCH_UP_PATIENCE`] transactions.
+fn catch_up_due(idle: bool, deferred: u32) -> bool {
+    idle || deferred >= CATCH_UP_PATIENCE
+}
+
 /// `batch` and the decisions queued now, up to the first other job (kept in
 /// `next`).
 fn gather(
@@ -372,6 +396,14 @@ mod tests {
     use super::super::group_commit::tests::{decision_with, store};
     use super::super::{AuditDraft, Location, Store};
     use super::*;
+
+    #[test]
+    fn a_catch_up_waits_for_an_empty_queue_but_not_forever() {
+        assert!(catch_up_due(true, 0));
+        assert!(!catch_up_due(false, 0));
+        assert!(!catch_up_due(false, CATCH_UP_PATIENCE - 1));
+        assert!(catch_up_due(false, CATCH_UP_PATIENCE));
+    }
 
     #[tokio::test]
     async fn after_a_failed_transaction_the_claims_are_reread_from_the_database() {
