@@ -28,12 +28,10 @@ impl Memory {
     /// `revoked`: every revocation in the database; `claims`: every
     /// unexpired nonce claim.
     pub(super) fn new(revoked: Vec<String>, claims: NonceSet) -> Self {
-        let memory = Self {
-            revoked: RwLock::default(),
-            nonces: NonceSet::default(),
-        };
-        memory.reload(revoked, claims);
-        memory
+        Self {
+            revoked: RwLock::new(revoked.into_iter().collect()),
+            nonces: claims,
+        }
     }
 
     /// What the capability check needs.

@@ -8,9 +8,10 @@
 //! Here a thread of its own copies the bulk with PASSIVE checkpoints, which
 //! never block the writer. A PASSIVE checkpoint cannot copy the frames that
 //! the writer commits meanwhile, so it then asks the writer to copy those few
-//! between two transactions ([`WalProgress::take_catch_up`]). The WAL is then
-//! wholly in the database file, and the next transaction starts it over from
-//! its beginning, which keeps it small.
+//! between two transactions, preferably when nothing is queued
+//! ([`WalProgress::catch_up_requested`]). The WAL is then wholly in the
+//! database file, and the next transaction starts it over from its
+//! beginning, which keeps it small.
 
 use std::path::Path;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
@@ -48,9 +49,10 @@ impl WalProgress {
         self.catch_up.load(Ordering::Acquire)
     }
 
-    /// Whether the writer should copy the last frames now (once per request).
-    pub(super) fn take_catch_up(&self) -> bool {
-        self.catch_up.swap(false, Ordering::Acquire)
+    /// The writer is copying the last frames; a pass that ends meanwhile
+    /// asks again.
+    pub(super) fn start_catch_up(&self) {
+        self.catch_up.store(false, Ordering::Release);
     }
 }
 

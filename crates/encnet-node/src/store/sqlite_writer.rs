@@ -212,10 +212,9 @@ impl Writer {
             return;
         }
         self.catch_up_deferred = 0;
-        if wal.take_catch_up() {
-            if let Err(err) = sqlite_checkpointer::checkpoint_passive(&self.conn) {
-                tracing::warn!(%err, "WAL checkpoint on the writer failed");
-            }
+        wal.start_catch_up();
+        if let Err(err) = sqlite_checkpointer::checkpoint_passive(&self.conn) {
+            tracing::warn!(%err, "WAL checkpoint on the writer failed");
         }
     }
 
