@@ -169,11 +169,15 @@ async fn drive(
         })?;
         connections.push(connection);
     }
+    // Every histogram is allocated before the clock starts: 256 workers
+    // allocating theirs on their first poll once stalled the generator for
+    // ~100 ms, and the node was blamed for the backlog.
+    let tally = Mutex::new(Tally::new(window_count(args.duration, args.window)));
     let schedule = Schedule::new(args);
     let shared = Arc::new(Shared {
         pacer: schedule.pacer(headers.len()),
         done: AtomicU64::default(),
-        tally: Mutex::default(),
+        tally,
     });
     let progress = progress_bar(args.warmup + args.duration);
     let mut workers = Vec::with_capacity(args.concurrency);
@@ -188,11 +192,8 @@ async fn drive(
         tokio::time::sleep_until(schedule.measure_from.into()).await;
         steal::seconds()
     });
-    let mut histogram = new_histogram();
     for w in workers {
-        if let Ok(h) = w.await {
-            let _ = histogram.add(h);
-        }
+        let _ = w.await;
     }
     ticker.abort();
     let steal_secs = match (steal_before.await.ok().flatten(), steal::seconds()) {
@@ -201,11 +202,14 @@ async fn drive(
     };
     progress.finish_and_clear();
     let elapsed = schedule.measured().as_secs_f64();
-    let (statuses, windows) = shared
-        .tally
-        .lock()
-        .map(|tally| (tally.statuses.clone(), tally.windows(args.window)))
-        .unwrap_or_default();
+    let (histogram, statuses, windows) = match shared.tally.lock() {
+        Ok(tally) => (
+            tally.all.clone(),
+            tally.statuses.clone(),
+            tally.windows(args.window),
+        ),
+        Err(_) => (new_histogram(), BTreeMap::new(), Vec::new()),
+    };
     let requests = histogram.len();
     Ok(Report {
         node: node.to_owned(),
@@ -287,16 +291,26 @@ struct Shared {
 }
 
 /// What the measured answers were, counted under one lock.
-#[derive(Default)]
 struct Tally {
     statuses: BTreeMap<String, u64>,
+    /// Every measured latency.
+    all: Histogram<u64>,
     /// Latencies by `--window` of their scheduled time.
     windows: Vec<Histogram<u64>>,
 }
 
 impl Tally {
+    fn new(windows: usize) -> Self {
+        Self {
+            statuses: BTreeMap::new(),
+            all: new_histogram(),
+            windows: (0..windows).map(|_| new_window_histogram()).collect(),
+        }
+    }
+
     fn record(&mut self, status: String, window: usize, micros: u64) {
         *self.statuses.entry(status).or_default() += 1;
+        let _ = self.all.record(micros);
         if self.windows.len() <= window {
             self.windows.resize_with(window + 1, new_window_histogram);
         }
@@ -324,8 +338,7 @@ async fn worker(
     headers: Arc<Vec<HeaderValue>>,
     shared: Arc<Shared>,
     schedule: Schedule,
-) -> Histogram<u64> {
-    let mut histogram = new_histogram();
+) {
     let mut connection = Some(connection);
     // Open loop: latency counts from the request's slot, not its send.
     while let Some((index, scheduled)) = shared.pacer.next().await {
@@ -345,13 +358,11 @@ async fn worker(
         let micros = u64::try_from(scheduled.elapsed().as_micros())
             .unwrap_or(u64::MAX)
             .max(1);
-        let _ = histogram.record(micros);
         shared.done.fetch_add(1, Ordering::Relaxed);
         if let Ok(mut tally) = shared.tally.lock() {
             tally.record(status, schedule.window_of(scheduled), micros);
         }
     }
-    histogram
 }
 
 /// Sends one request, (re)connecting first if needed; a failed connection
@@ -404,6 +415,12 @@ fn new_window_histogram() -> Histogram<u64> {
     // Two significant digits: a tenth of the size, and p99 to within 1 %.
     #[allow(clippy::expect_used)]
     Histogram::new_with_bounds(1, 60_000_000, 2).expect("valid histogram bounds")
+}
+
+/// How many `--window`s the measured run spans.
+fn window_count(duration: Duration, window: Duration) -> usize {
+    let count = duration.as_nanos().div_ceil(window.as_nanos().max(1));
+    usize::try_from(count).unwrap_or(0)
 }
 
 /// The most windows a run may report: each holds a histogram (~20 KB).
@@ -560,5 +577,23 @@ fn print_report(report: &Report, json: bool) {
     }
     if let (Some(floor), Some(ratio)) = (report.floor_ops_per_sec, report.throughput_over_floor) {
         println!("floor       {floor:.0} ops/s (in-process, one thread)  node/floor = {ratio:.2}");
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_window_is_allocated_before_the_clock_starts() {
+        let ms = Duration::from_millis;
+        assert_eq!(window_count(ms(40_000), ms(1_000)), 40);
+        // A last, partial window counts too.
+        assert_eq!(window_count(ms(1_000), ms(300)), 4);
+        let mut tally = Tally::new(window_count(ms(1_000), ms(300)));
+        assert_eq!(tally.windows.len(), 4);
+        tally.record("200".into(), 3, 1_500);
+        assert_eq!(tally.windows.len(), 4, "no window was added");
+        assert_eq!((tally.all.len(), tally.windows[3].len()), (1, 1));
     }
 }
