@@ -86,6 +86,15 @@ fn open_loop_sends_at_the_rate_asked() {
         .collect();
     assert_eq!(counts, [(0.0, 25), (0.5, 25)], "{report}");
     assert!(windows.iter().all(|w| w["p99Micros"].as_u64() > Some(0)));
+    // A request leaves after its slot and is answered after it leaves.
+    let (lag, latency) = (
+        report["sendLagMicros"]["max"].as_u64().expect("send lag"),
+        report["latencyMicros"]["max"].as_u64().expect("latency"),
+    );
+    assert!(0 < lag && lag <= latency, "{report}");
+    assert!(windows
+        .iter()
+        .all(|w| w["maxSendLagMicros"].as_u64() <= Some(lag)));
 }
 
 #[test]

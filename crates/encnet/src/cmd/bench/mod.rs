@@ -96,6 +96,10 @@ struct Report {
     latency_micros: Latency,
     /// p99 of the requests scheduled in each `--window` of the run.
     windows: Vec<Window>,
+    /// How late requests left the generator after their slot (open loop):
+    /// the generator's own delay, or every connection busy. It is part of
+    /// the latency, and tells a slow generator from a slow node.
+    send_lag_micros: Latency,
     statuses: BTreeMap<String, u64>,
     /// CPU seconds the hypervisor took from this machine while measuring.
     steal_secs: Option<f64>,
@@ -110,6 +114,7 @@ struct Window {
     from_secs: f64,
     requests: u64,
     p99_micros: u64,
+    max_send_lag_micros: u64,
 }
 
 #[derive(Debug, Serialize)]
@@ -118,6 +123,24 @@ struct Latency {
     p90: u64,
     p99: u64,
     max: u64,
+}
+
+impl Latency {
+    fn of(histogram: &Histogram<u64>) -> Self {
+        Self {
+            p50: histogram.value_at_quantile(0.50),
+            p90: histogram.value_at_quantile(0.90),
+            p99: histogram.value_at_quantile(0.99),
+            max: histogram.max(),
+        }
+    }
+}
+
+/// Whole microseconds, at least 1 (the histograms' lowest value).
+fn micros(elapsed: Duration) -> u64 {
+    u64::try_from(elapsed.as_micros())
+        .unwrap_or(u64::MAX)
+        .max(1)
 }
 
 fn decrypt(args: &DecryptBenchArgs, node: &str) -> Result<ExitCode, CliError> {
@@ -202,15 +225,12 @@ async fn drive(
     };
     progress.finish_and_clear();
     let elapsed = schedule.measured().as_secs_f64();
-    let (histogram, statuses, windows) = match shared.tally.lock() {
-        Ok(tally) => (
-            tally.all.clone(),
-            tally.statuses.clone(),
-            tally.windows(args.window),
-        ),
-        Err(_) => (new_histogram(), BTreeMap::new(), Vec::new()),
-    };
-    let requests = histogram.len();
+    // A worker that panicked while recording left a count that is still whole.
+    let tally = shared
+        .tally
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
+    let requests = tally.all.len();
     Ok(Report {
         node: node.to_owned(),
         duration_secs: elapsed,
@@ -218,14 +238,10 @@ async fn drive(
         target_rate: args.rate,
         requests,
         throughput: requests as f64 / elapsed,
-        latency_micros: Latency {
-            p50: histogram.value_at_quantile(0.50),
-            p90: histogram.value_at_quantile(0.90),
-            p99: histogram.value_at_quantile(0.99),
-            max: histogram.max(),
-        },
-        windows,
-        statuses,
+        latency_micros: Latency::of(&tally.all),
+        windows: tally.windows(args.window),
+        send_lag_micros: Latency::of(&tally.send_lag),
+        statuses: tally.statuses.clone(),
         steal_secs,
         floor_ops_per_sec: None,
         throughput_over_floor: None,
@@ -295,8 +311,12 @@ struct Tally {
     statuses: BTreeMap<String, u64>,
     /// Every measured latency.
     all: Histogram<u64>,
+    /// Every measured send lag.
+    send_lag: Histogram<u64>,
     /// Latencies by `--window` of their scheduled time.
     windows: Vec<Histogram<u64>>,
+    /// The longest send lag in each window.
+    window_send_lag: Vec<u64>,
 }
 
 impl Tally {
@@ -304,17 +324,22 @@ impl Tally {
         Self {
             statuses: BTreeMap::new(),
             all: new_histogram(),
+            send_lag: new_histogram(),
             windows: (0..windows).map(|_| new_window_histogram()).collect(),
+            window_send_lag: vec![0; windows],
         }
     }
 
-    fn record(&mut self, status: String, window: usize, micros: u64) {
+    fn record(&mut self, status: String, window: usize, micros: u64, lag_micros: u64) {
         *self.statuses.entry(status).or_default() += 1;
         let _ = self.all.record(micros);
+        let _ = self.send_lag.record(lag_micros);
         if self.windows.len() <= window {
             self.windows.resize_with(window + 1, new_window_histogram);
+            self.window_send_lag.resize(window + 1, 0);
         }
         let _ = self.windows[window].record(micros);
+        self.window_send_lag[window] = self.window_send_lag[window].max(lag_micros);
     }
 
     /// The p99 of each window that had requests.
@@ -327,6 +352,7 @@ impl Tally {
                 from_secs: length.as_secs_f64() * i as f64,
                 requests: h.len(),
                 p99_micros: h.value_at_quantile(0.99),
+                max_send_lag_micros: self.window_send_lag.get(i).copied().unwrap_or(0),
             })
             .collect()
     }
@@ -348,6 +374,7 @@ async fn worker(
         if scheduled >= schedule.deadline {
             break;
         }
+        let lag = scheduled.elapsed();
         let status = match send(&mut connection, &target, header).await {
             Ok(code) => code.to_string(),
             Err(failure) => failure.label().to_owned(),
@@ -355,12 +382,10 @@ async fn worker(
         if scheduled < schedule.measure_from {
             continue;
         }
-        let micros = u64::try_from(scheduled.elapsed().as_micros())
-            .unwrap_or(u64::MAX)
-            .max(1);
         shared.done.fetch_add(1, Ordering::Relaxed);
         if let Ok(mut tally) = shared.tally.lock() {
-            tally.record(status, schedule.window_of(scheduled), micros);
+            let window = schedule.window_of(scheduled);
+            tally.record(status, window, micros(scheduled.elapsed()), micros(lag));
         }
     }
 }
@@ -566,6 +591,13 @@ fn print_report(report: &Report, json: bool) {
             .collect();
         println!("p99 ms      by window: {}", windows.join("  "));
     }
+    if report.target_rate.is_some() {
+        let lag = &report.send_lag_micros;
+        println!(
+            "send lag µs p50 {}  p99 {}  max {}  (slot to send, part of the latency)",
+            lag.p50, lag.p99, lag.max
+        );
+    }
     let statuses: Vec<String> = report
         .statuses
         .iter()
@@ -592,8 +624,9 @@ mod tests {
         assert_eq!(window_count(ms(1_000), ms(300)), 4);
         let mut tally = Tally::new(window_count(ms(1_000), ms(300)));
         assert_eq!(tally.windows.len(), 4);
-        tally.record("200".into(), 3, 1_500);
+        tally.record("200".into(), 3, 1_500, 40);
         assert_eq!(tally.windows.len(), 4, "no window was added");
         assert_eq!((tally.all.len(), tally.windows[3].len()), (1, 1));
+        assert_eq!(tally.window_send_lag, [0, 0, 0, 40]);
     }
 }
