@@ -3,6 +3,8 @@
 //! receiver and the node signs the answer; the answer is sent once the nonce
 //! and the decision are durable.
 
+use std::sync::Arc;
+
 use base64::engine::general_purpose::STANDARD as BASE64;
 use base64::Engine;
 use encnet_core::api::{DecryptResult, DecryptResultBody, NetworkState, DECRYPT_RESULT_TYPE};
@@ -34,7 +36,7 @@ struct DecryptArgs {
 impl Node {
     /// Runs every check of DESIGN §4.6 and answers with the signed re-wrap.
     pub(crate) async fn decrypt(
-        &self,
+        self: &Arc<Self>,
         network: &str,
         bearer: Option<&str>,
     ) -> Result<DecryptResult, ServiceError> {
@@ -52,10 +54,16 @@ impl Node {
             check_network(&network.record, &args)?;
             check_key_hash(&args)?;
             let receiver = PublicKey::from_bytes(&args.receiver_key).map_err(key_error)?;
-            let wrapped_key = self.rewrap(&network, &args, &receiver, &auth)?;
             // Signed before the commit, so only the answer's write is left
             // once the batch is durable; it is sent only if the commit holds.
-            let answer = self.sign_result(&network.record, &args, &auth, wrapped_key)?;
+            let node = Arc::clone(self);
+            let answer = self
+                .crypto
+                .run(move || {
+                    let wrapped_key = node.rewrap(&network, &args, &receiver, &auth)?;
+                    node.sign_result(&network.record, &args, &auth, wrapped_key)
+                })
+                .await??;
             self.store.record_allowed(decision).await?;
             Ok(answer)
         })

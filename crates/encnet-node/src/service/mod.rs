@@ -5,6 +5,7 @@
 mod args;
 mod authz;
 mod cache;
+mod crypto_pool;
 mod decrypt;
 mod error;
 mod network;
@@ -28,6 +29,7 @@ pub(crate) struct Node {
     signer: Ed25519Signer,
     node_did: Did,
     authorizer: Authorizer,
+    crypto: crypto_pool::CryptoPool,
 }
 
 impl Node {
@@ -45,6 +47,7 @@ impl Node {
             authorizer: Authorizer::new(node_did.clone(), max_ttl_secs),
             signer,
             node_did,
+            crypto: crypto_pool::CryptoPool::new(),
         }
     }
 
