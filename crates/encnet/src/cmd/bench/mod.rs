@@ -313,10 +313,23 @@ struct Tally {
     all: Histogram<u64>,
     /// Every measured send lag.
     send_lag: Histogram<u64>,
-    /// Latencies by `--window` of their scheduled time.
-    windows: Vec<Histogram<u64>>,
-    /// The longest send lag in each window.
-    window_send_lag: Vec<u64>,
+    /// By `--window` of the requests' scheduled time.
+    windows: Vec<WindowTally>,
+}
+
+/// One `--window`'s latencies and longest send lag.
+struct WindowTally {
+    latency: Histogram<u64>,
+    max_send_lag: u64,
+}
+
+impl WindowTally {
+    fn new() -> Self {
+        Self {
+            latency: new_window_histogram(),
+            max_send_lag: 0,
+        }
+    }
 }
 
 impl Tally {
@@ -325,8 +338,7 @@ impl Tally {
             statuses: BTreeMap::new(),
             all: new_histogram(),
             send_lag: new_histogram(),
-            windows: (0..windows).map(|_| new_window_histogram()).collect(),
-            window_send_lag: vec![0; windows],
+            windows: (0..windows).map(|_| WindowTally::new()).collect(),
         }
     }
 
@@ -335,11 +347,11 @@ impl Tally {
         let _ = self.all.record(micros);
         let _ = self.send_lag.record(lag_micros);
         if self.windows.len() <= window {
-            self.windows.resize_with(window + 1, new_window_histogram);
-            self.window_send_lag.resize(window + 1, 0);
+            self.windows.resize_with(window + 1, WindowTally::new);
         }
-        let _ = self.windows[window].record(micros);
-        self.window_send_lag[window] = self.window_send_lag[window].max(lag_micros);
+        let tally = &mut self.windows[window];
+        let _ = tally.latency.record(micros);
+        tally.max_send_lag = tally.max_send_lag.max(lag_micros);
     }
 
     /// The p99 of each window that had requests.
@@ -347,12 +359,12 @@ impl Tally {
         self.windows
             .iter()
             .enumerate()
-            .filter(|(_, h)| !h.is_empty())
-            .map(|(i, h)| Window {
+            .filter(|(_, w)| !w.latency.is_empty())
+            .map(|(i, w)| Window {
                 from_secs: length.as_secs_f64() * i as f64,
-                requests: h.len(),
-                p99_micros: h.value_at_quantile(0.99),
-                max_send_lag_micros: self.window_send_lag.get(i).copied().unwrap_or(0),
+                requests: w.latency.len(),
+                p99_micros: w.latency.value_at_quantile(0.99),
+                max_send_lag_micros: w.max_send_lag,
             })
             .collect()
     }
@@ -626,7 +638,8 @@ mod tests {
         assert_eq!(tally.windows.len(), 4);
         tally.record("200".into(), 3, 1_500, 40);
         assert_eq!(tally.windows.len(), 4, "no window was added");
-        assert_eq!((tally.all.len(), tally.windows[3].len()), (1, 1));
-        assert_eq!(tally.window_send_lag, [0, 0, 0, 40]);
+        assert_eq!((tally.all.len(), tally.windows[3].latency.len()), (1, 1));
+        let lags: Vec<u64> = tally.windows.iter().map(|w| w.max_send_lag).collect();
+        assert_eq!(lags, [0, 0, 0, 40]);
     }
 }
