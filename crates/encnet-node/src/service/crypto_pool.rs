@@ -3,16 +3,19 @@
 //! written without waiting behind another request's re-wrap and signature.
 
 use std::panic::{catch_unwind, AssertUnwindSafe};
-use std::sync::mpsc::{channel, Receiver, Sender};
-use std::sync::{Arc, Mutex};
 
+use crossbeam_channel::{unbounded, Receiver, Sender};
 use tokio::sync::oneshot;
 
 use super::ServiceError;
 
 type Job = Box<dyn FnOnce() + Send>;
 
-/// A fixed set of threads taking jobs from one queue.
+/// A fixed set of threads taking jobs from one queue. Each thread waits on
+/// the queue itself: behind a shared `Mutex<mpsc::Receiver>`, every job
+/// woke a second thread as the first let go of the lock, and an idle
+/// thread slept at once where this queue spins briefly first
+/// (docs/performance.md, session 10).
 pub(crate) struct CryptoPool {
     jobs: Sender<Job>,
 }
@@ -21,8 +24,7 @@ impl CryptoPool {
     /// One thread per core the process may use.
     pub(crate) fn new() -> Self {
         let threads = std::thread::available_parallelism().map_or(2, |n| n.get());
-        let (jobs, queue) = channel::<Job>();
-        let queue = Arc::new(Mutex::new(queue));
+        let (jobs, queue) = unbounded::<Job>();
         for i in 0..threads {
             let queue = queue.clone();
             let spawned = std::thread::Builder::new()
@@ -52,18 +54,9 @@ impl CryptoPool {
 
 /// Takes jobs until the pool is dropped; a job that panics loses only its
 /// own answer.
-fn work(queue: &Mutex<Receiver<Job>>) {
-    loop {
-        let job = match queue.lock() {
-            Ok(queue) => queue.recv(),
-            Err(_) => return,
-        };
-        match job {
-            Ok(job) => {
-                let _ = catch_unwind(AssertUnwindSafe(job));
-            }
-            Err(_) => return,
-        }
+fn work(queue: &Receiver<Job>) {
+    while let Ok(job) = queue.recv() {
+        let _ = catch_unwind(AssertUnwindSafe(job));
     }
 }
 
