@@ -134,11 +134,11 @@ impl<T: Payload> Signed<T> {
     /// Decodes a token strictly, checks its kind, verifies its signature
     /// over the received SigPayload bytes and hashes the received bytes.
     pub fn from_bytes(bytes: &[u8]) -> Result<Self, UcanError> {
-        let envelope = Envelope::from_bytes(bytes)?;
+        let mut envelope = Envelope::from_bytes(bytes)?;
         if envelope.kind != T::KIND {
             return Err(UcanError::UnknownTag(envelope.tag));
         }
-        let payload = T::from_map(envelope.payload.clone())?;
+        let payload = T::from_map(std::mem::take(&mut envelope.payload))?;
         let issuer = payload.issuer();
         let alg = issuer.algorithm()?;
         if alg != envelope.header.alg {
