@@ -12,10 +12,8 @@ use super::ServiceError;
 type Job = Box<dyn FnOnce() + Send>;
 
 /// A fixed set of threads taking jobs from one queue. Each thread waits on
-/// the queue itself: behind a shared `Mutex<mpsc::Receiver>`, every job
-/// woke a second thread as the first let go of the lock, and an idle
-/// thread slept at once where this queue spins briefly first
-/// (docs/performance.md, session 10).
+/// the queue itself, spinning briefly before it sleeps; a lock in front of
+/// a single receiver would wake a second thread per job.
 pub(crate) struct CryptoPool {
     jobs: Sender<Job>,
 }
