@@ -4,7 +4,7 @@
 //! parameter *named* "$1", numbered in order of appearance, and finding a
 //! parameter's name scans the statement's list of names: bound by name,
 //! the n parameters of a multi-row insert cost O(n²), 6 ms for a batch of
-//! 256 audit entries. The writer so rewrites `$N` as `?N`, SQLite's
+//! 256 audit entries. So the writer rewrites `$N` as `?N`, SQLite's
 //! numbered form, and binds each value by its index.
 
 use std::borrow::Cow;
