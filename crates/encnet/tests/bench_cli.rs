@@ -114,3 +114,30 @@ fn bench_decrypt_refuses_what_it_cannot_drive() {
     ])
     .fails(1, "plain http://");
 }
+
+#[test]
+fn bench_host_reports_each_cpu_it_may_run_on() {
+    let output = assert_cmd::Command::new(env!("CARGO_BIN_EXE_encnet"))
+        .args(["bench", "host", "--duration", "200ms", "--json"])
+        .output()
+        .expect("encnet runs");
+    assert!(output.status.success(), "{output:?}");
+    let report: serde_json::Value = serde_json::from_slice(&output.stdout).expect("JSON report");
+    let cpus = report["cpus"].as_array().expect("cpus");
+    assert!(!cpus.is_empty(), "{report}");
+    for cpu in cpus {
+        let lost = cpu["lostPercent"].as_f64().expect("lostPercent");
+        assert!((0.0..=100.0).contains(&lost), "{cpu}");
+        let floors: Vec<u64> = cpu["gaps"]
+            .as_array()
+            .expect("gaps")
+            .iter()
+            .map(|class| class["fromMicros"].as_u64().expect("fromMicros"))
+            .collect();
+        assert_eq!(floors, [50, 100, 500, 1_000, 2_000, 5_000, 10_000]);
+    }
+    if cfg!(target_os = "linux") {
+        let pinned: Vec<u64> = cpus.iter().filter_map(|cpu| cpu["cpu"].as_u64()).collect();
+        assert_eq!(pinned.len(), cpus.len(), "every probe is pinned: {report}");
+    }
+}

@@ -1,4 +1,5 @@
-//! `encnet bench decrypt`: a load generator for one node.
+//! `encnet bench decrypt`: a load generator for one node (and `encnet bench
+//! host`, the machine's own noise, in `host`).
 //!
 //! It prepares a network, a delegation and N distinct signed invocations
 //! before the clock starts, opens `--concurrency` keep-alive connections,
@@ -11,6 +12,7 @@
 //! machine one stall can fill a short run's top percent.
 
 mod connection;
+mod host;
 mod pacer;
 mod slot_timer;
 mod steal;
@@ -41,6 +43,8 @@ use crate::error::CliError;
 pub(crate) enum BenchCommand {
     /// Decrypt throughput and latency of a running node.
     Decrypt(DecryptBenchArgs),
+    /// How much of each CPU this machine takes away from a busy thread.
+    Host(host::HostBenchArgs),
 }
 
 /// Flags of `encnet bench decrypt`.
@@ -80,6 +84,7 @@ pub(crate) struct DecryptBenchArgs {
 pub(crate) fn run(cmd: BenchCommand, node: &str) -> Result<ExitCode, CliError> {
     match cmd {
         BenchCommand::Decrypt(args) => decrypt(&args, node),
+        BenchCommand::Host(args) => host::run(&args),
     }
 }
 
