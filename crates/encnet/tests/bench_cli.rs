@@ -136,8 +136,25 @@ fn bench_host_reports_each_cpu_it_may_run_on() {
             .collect();
         assert_eq!(floors, [50, 100, 500, 1_000, 2_000, 5_000, 10_000]);
     }
+    if cpus.len() > 1 {
+        let together = &report["pausedTogether"];
+        let longest = together["longestMicros"].as_u64().expect("longestMicros");
+        assert!(longest <= together["lostMicros"].as_u64().expect("lostMicros"));
+    }
     if cfg!(target_os = "linux") {
         let pinned: Vec<u64> = cpus.iter().filter_map(|cpu| cpu["cpu"].as_u64()).collect();
         assert_eq!(pinned.len(), cpus.len(), "every probe is pinned: {report}");
     }
+}
+
+#[test]
+fn bench_host_refuses_a_probe_it_cannot_hold() {
+    let output = assert_cmd::Command::new(env!("CARGO_BIN_EXE_encnet"))
+        .args(["bench", "host", "--duration", "11m"])
+        .output()
+        .expect("encnet runs");
+    assert_eq!(output.status.code(), Some(1), "{output:?}");
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(stderr.contains("--duration: at most 10m"), "{stderr}");
+    assert_eq!(stderr.lines().count(), 1, "{stderr}");
 }

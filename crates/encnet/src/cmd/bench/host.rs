@@ -6,8 +6,9 @@
 //! on a VM, the host running something else on our vCPU, which the guest's
 //! steal counter can miss. At high load the latency tail of `bench decrypt`
 //! follows these gaps (docs/performance.md), so a tail can be judged against
-//! the host it was measured on. Run it before or after a benchmark, never
-//! during one.
+//! the host it was measured on. Gaps that every CPU had at once are the
+//! whole machine stopping, which no program on it can work around. Run it
+//! before or after a benchmark, never during one.
 //!
 //! There is no progress bar: its redraws would be gaps of their own.
 
@@ -43,6 +44,14 @@ const GAP_CLASSES: [(u64, &str); 7] = [
     (5_000, "5–10 ms"),
     (10_000, "≥ 10 ms"),
 ];
+
+/// Gaps at least this long are kept with their times, to find those every
+/// CPU had at once.
+const PAUSE_FLOOR: Duration = Duration::from_millis(1);
+
+/// The longest probe: each keeps at most one pause per millisecond, 16
+/// bytes each.
+const MAX_DURATION: Duration = Duration::from_secs(600);
 
 /// The gaps one probe saw.
 #[derive(Debug, Default, Clone, PartialEq, Eq)]
@@ -90,6 +99,36 @@ struct GapClass {
 struct HostReport {
     duration_secs: f64,
     cpus: Vec<CpuReport>,
+    /// Stretches of 1 ms or more in which every CPU was in a gap at once;
+    /// absent with one CPU.
+    paused_together: Option<Pauses>,
+}
+
+#[derive(Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+struct Pauses {
+    count: u64,
+    lost_micros: u64,
+    longest_micros: u64,
+}
+
+/// A stretch of time, in µs from the probes' common start.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct Span {
+    from: u64,
+    to: u64,
+}
+
+impl Span {
+    fn micros(self) -> u64 {
+        self.to - self.from
+    }
+}
+
+/// What one probe measured: its report and its pauses, in time order.
+struct Probe {
+    report: CpuReport,
+    pauses: Vec<Span>,
 }
 
 impl CpuReport {
@@ -109,11 +148,15 @@ impl CpuReport {
 }
 
 pub(super) fn run(args: &HostBenchArgs) -> Result<ExitCode, CliError> {
+    if args.duration > MAX_DURATION {
+        return Err(CliError::Usage("--duration: at most 10m".into()));
+    }
     let cpus = cpus_to_probe();
-    let reports = std::thread::scope(|scope| {
+    let epoch = Instant::now();
+    let probes = std::thread::scope(|scope| {
         let probes: Vec<_> = cpus
             .iter()
-            .map(|&cpu| scope.spawn(move || probe(cpu, args.duration)))
+            .map(|&cpu| scope.spawn(move || probe(cpu, epoch, args.duration)))
             .collect();
         probes
             .into_iter()
@@ -124,26 +167,83 @@ pub(super) fn run(args: &HostBenchArgs) -> Result<ExitCode, CliError> {
             })
             .collect::<Result<Vec<_>, _>>()
     })?;
+    let pauses: Vec<&[Span]> = probes.iter().map(|p| p.pauses.as_slice()).collect();
     let report = HostReport {
         duration_secs: args.duration.as_secs_f64(),
-        cpus: reports,
+        paused_together: (pauses.len() > 1).then(|| paused_together(&pauses)),
+        cpus: probes.into_iter().map(|p| p.report).collect(),
     };
     print_report(&report, args.json);
     Ok(ExitCode::SUCCESS)
 }
 
 /// Spins on `cpu` (unpinned where that is `None` or refused) for `duration`.
-fn probe(cpu: Option<usize>, duration: Duration) -> CpuReport {
+fn probe(cpu: Option<usize>, epoch: Instant, duration: Duration) -> Probe {
     let cpu = cpu.filter(|&cpu| pin_to(cpu));
     let started = Instant::now();
     let mut last = started;
     let mut gaps = Gaps::default();
+    let mut pauses = Vec::new();
     while last.saturating_duration_since(started) < duration {
         let now = Instant::now();
-        gaps.record(now.saturating_duration_since(last));
+        let gap = now.saturating_duration_since(last);
+        gaps.record(gap);
+        if gap >= PAUSE_FLOOR {
+            pauses.push(Span {
+                from: offset(epoch, last),
+                to: offset(epoch, now),
+            });
+        }
         last = now;
     }
-    CpuReport::new(cpu, last.saturating_duration_since(started), &gaps)
+    Probe {
+        report: CpuReport::new(cpu, last.saturating_duration_since(started), &gaps),
+        pauses,
+    }
+}
+
+fn offset(epoch: Instant, at: Instant) -> u64 {
+    u64::try_from(at.saturating_duration_since(epoch).as_micros()).unwrap_or(u64::MAX)
+}
+
+/// The stretches of at least [`PAUSE_FLOOR`] inside a pause of every CPU.
+fn paused_together(pauses: &[&[Span]]) -> Pauses {
+    let common = match pauses.split_first() {
+        Some((first, rest)) => rest
+            .iter()
+            .fold(first.to_vec(), |common, spans| overlap(&common, spans)),
+        None => Vec::new(),
+    };
+    let floor = micros(PAUSE_FLOOR);
+    let long: Vec<u64> = common
+        .iter()
+        .map(|span| span.micros())
+        .filter(|&m| m >= floor)
+        .collect();
+    Pauses {
+        count: long.len() as u64,
+        lost_micros: long.iter().sum(),
+        longest_micros: long.iter().copied().max().unwrap_or(0),
+    }
+}
+
+/// The stretches inside both a span of `a` and a span of `b` (each sorted
+/// and disjoint).
+fn overlap(a: &[Span], b: &[Span]) -> Vec<Span> {
+    let (mut i, mut j) = (0, 0);
+    let mut both = Vec::new();
+    while let (Some(x), Some(y)) = (a.get(i), b.get(j)) {
+        let (from, to) = (x.from.max(y.from), x.to.min(y.to));
+        if from < to {
+            both.push(Span { from, to });
+        }
+        if x.to < y.to {
+            i += 1;
+        } else {
+            j += 1;
+        }
+    }
+    both
 }
 
 /// The CPUs this process may run on.
@@ -214,6 +314,14 @@ fn print_report(report: &HostReport, json: bool) {
             .collect();
         println!("            gaps  {}", classes.join("  "));
     }
+    if let Some(pauses) = &report.paused_together {
+        println!(
+            "all CPUs    stopped together {} times for 1 ms or more ({:.1} ms), longest {:.1} ms",
+            pauses.count,
+            pauses.lost_micros as f64 / 1000.0,
+            pauses.longest_micros as f64 / 1000.0
+        );
+    }
 }
 
 #[cfg(test)]
@@ -251,9 +359,39 @@ mod tests {
         assert_eq!(report.gaps[5].from_micros, 5_000);
     }
 
+    fn span(from: u64, to: u64) -> Span {
+        Span { from, to }
+    }
+
+    #[test]
+    fn only_what_every_cpu_lost_at_once_is_a_pause_together() {
+        let cpu0 = [span(0, 5_000), span(10_000, 12_000), span(20_000, 20_900)];
+        let cpu1 = [span(4_500, 11_500), span(20_000, 30_000)];
+        assert_eq!(
+            overlap(&cpu0, &cpu1),
+            [
+                span(4_500, 5_000),
+                span(10_000, 11_500),
+                span(20_000, 20_900)
+            ]
+        );
+        // Under 1 ms together does not count; nor does what a third CPU ran through.
+        let cpu2 = [span(0, 40_000)];
+        assert_eq!(
+            paused_together(&[&cpu0, &cpu1, &cpu2]),
+            Pauses {
+                count: 1,
+                lost_micros: 1_500,
+                longest_micros: 1_500
+            }
+        );
+        let cpu3 = [span(0, 10_500)];
+        assert_eq!(paused_together(&[&cpu0, &cpu1, &cpu3]).count, 0);
+    }
+
     #[test]
     fn a_short_probe_runs_for_its_duration() {
-        let report = probe(None, Duration::from_millis(20));
+        let report = probe(None, Instant::now(), Duration::from_millis(20)).report;
         assert_eq!(report.cpu, None);
         assert!((0.0..=100.0).contains(&report.lost_percent), "{report:?}");
         assert_eq!(report.gaps.len(), GAP_CLASSES.len());
