@@ -44,7 +44,7 @@ pub(crate) enum Command {
     /// Audit log: a network's entries via the node, or a data dir offline.
     #[command(subcommand)]
     Audit(crate::cmd::audit::AuditCommand),
-    /// Load generators for a running node.
+    /// Benchmarks: load on a running node, and the noise of this machine.
     #[command(subcommand)]
     Bench(crate::cmd::bench::BenchCommand),
     /// Fill a data directory with networks and audit entries (growth tests).
