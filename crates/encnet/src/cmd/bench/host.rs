@@ -121,7 +121,7 @@ struct Span {
 
 impl Span {
     fn micros(self) -> u64 {
-        self.to - self.from
+        self.to.saturating_sub(self.from)
     }
 }
 
