@@ -18,7 +18,7 @@ use std::time::{Duration, Instant};
 use clap::Args;
 use serde::Serialize;
 
-use super::micros;
+use super::{micros, print_json};
 use crate::cmd::client::parse_duration;
 use crate::error::CliError;
 
@@ -54,7 +54,7 @@ const PAUSE_FLOOR: Duration = Duration::from_millis(1);
 const MAX_DURATION: Duration = Duration::from_secs(600);
 
 /// The gaps one probe saw.
-#[derive(Debug, Default, Clone, PartialEq, Eq)]
+#[derive(Debug, Default)]
 struct Gaps {
     counts: [u64; GAP_CLASSES.len()],
     lost_micros: u64,
@@ -190,8 +190,8 @@ fn probe(cpu: Option<usize>, epoch: Instant, duration: Duration) -> Probe {
         gaps.record(gap);
         if gap >= PAUSE_FLOOR {
             pauses.push(Span {
-                from: offset(epoch, last),
-                to: offset(epoch, now),
+                from: micros(last.saturating_duration_since(epoch)),
+                to: micros(now.saturating_duration_since(epoch)),
             });
         }
         last = now;
@@ -200,10 +200,6 @@ fn probe(cpu: Option<usize>, epoch: Instant, duration: Duration) -> Probe {
         report: CpuReport::new(cpu, last.saturating_duration_since(started), &gaps),
         pauses,
     }
-}
-
-fn offset(epoch: Instant, at: Instant) -> u64 {
-    u64::try_from(at.saturating_duration_since(epoch).as_micros()).unwrap_or(u64::MAX)
 }
 
 /// The stretches of at least [`PAUSE_FLOOR`] inside a pause of every CPU.
@@ -286,11 +282,7 @@ fn pin_to(_cpu: usize) -> bool {
 
 fn print_report(report: &HostReport, json: bool) {
     if json {
-        println!(
-            "{}",
-            serde_json::to_string_pretty(report).unwrap_or_default()
-        );
-        return;
+        return print_json(report);
     }
     println!(
         "host        {} CPUs, a busy probe on each for {:.1} s",

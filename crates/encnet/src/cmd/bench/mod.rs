@@ -573,13 +573,17 @@ fn signer_from_hex(text: &str) -> Result<Ed25519Signer, CliError> {
     Ok(Ed25519Signer::from_seed(seed))
 }
 
+/// A report as pretty JSON on standard output (`--json`).
+fn print_json(report: &impl Serialize) {
+    println!(
+        "{}",
+        serde_json::to_string_pretty(report).unwrap_or_default()
+    );
+}
+
 fn print_report(report: &Report, json: bool) {
     if json {
-        println!(
-            "{}",
-            serde_json::to_string_pretty(report).unwrap_or_default()
-        );
-        return;
+        return print_json(report);
     }
     let l = &report.latency_micros;
     println!("node        {}", report.node);
