@@ -12,6 +12,7 @@ use crate::did::{Did, Signer};
 use crate::envelope::Signed;
 use crate::error::UcanError;
 use crate::invocation::{Invocation, InvocationBuilder};
+use crate::time;
 
 /// The command of a revocation invocation.
 pub const REVOKE_COMMAND: &str = "/ucan/revoke";
@@ -108,11 +109,28 @@ pub fn revoke<S: Signer + ?Sized>(
         .sign()
 }
 
-/// Whether `revoker` may revoke `target`, given `path`, the delegations
-/// from the root to `target` (root first, `target` excluded): the path plus
-/// the target must form a chain (self-issued root, aligned principals, one
-/// subject or powerline, narrowing commands), and `revoker` must have issued
-/// one of its delegations.
+/// Which chains a revocation applies to (UCAN.md decision 10).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum RevocationScope {
+    /// Revoked by its own issuer: unusable in every chain.
+    Everywhere,
+    /// Revoked through a path: unusable in chains of this subject only, so a
+    /// stranger's self-made root cannot revoke a powerline delegation for
+    /// everybody else.
+    Subject(Did),
+}
+
+/// Whether `revoker` may revoke `target`, and for which chains.
+///
+/// The target's own issuer always may, everywhere. Anyone else needs `path`,
+/// the delegations from a root to `target` (root first, `target` excluded),
+/// checked as a decrypt chain is at `now`: a self-issued root, aligned
+/// principals up to `path[last].aud == target.iss`, one subject (or
+/// powerline), narrowing commands, every link within its time bounds and
+/// none of them in `revoked`, and no principal issuing twice (a delegate who
+/// signs a link back to the owner cannot climb above a sibling). `revoker`
+/// must have issued one of the path's links; the revocation then holds for
+/// the path's subject.
 ///
 /// After validating a revocation invocation's own chain, pass its `sub` as
 /// `revoker`: that is the issuer itself when it has no proofs, or the
@@ -121,16 +139,59 @@ pub fn check_revoker(
     revoker: &Did,
     target: &Signed<Delegation>,
     path: &[Signed<Delegation>],
-) -> Result<(), UcanError> {
+    now: i64,
+    revoked: &dyn RevocationLookup,
+) -> Result<RevocationScope, UcanError> {
+    if target.payload.iss.same_principal(revoker) {
+        return Ok(RevocationScope::Everywhere);
+    }
+    let subject = path_subject(path)?;
+    check_path_links(path, now, revoked)?;
     let chain: Vec<&Delegation> = path.iter().chain([target]).map(|d| &d.payload).collect();
-    let Some(root) = chain.first() else {
-        return Err(UcanError::RevocationDenied("empty path"));
-    };
-    let Some(subject) = root.sub.as_ref().filter(|_| root.is_root()) else {
-        return Err(UcanError::RevocationDenied(
+    check_path_shape(&chain, subject)?;
+    if path.iter().any(|d| d.payload.iss.same_principal(revoker)) {
+        Ok(RevocationScope::Subject(subject.clone()))
+    } else {
+        Err(UcanError::RevocationDenied(
+            "the revoker issued nothing on the path",
+        ))
+    }
+}
+
+/// The subject of the root at the front of `path`.
+fn path_subject(path: &[Signed<Delegation>]) -> Result<&Did, UcanError> {
+    let root = path
+        .first()
+        .ok_or(UcanError::RevocationDenied("empty path"))?;
+    root.payload
+        .sub
+        .as_ref()
+        .filter(|_| root.payload.is_root())
+        .ok_or(UcanError::RevocationDenied(
             "the path does not start at a root",
-        ));
-    };
+        ))
+}
+
+/// Every link of the path is usable now.
+fn check_path_links(
+    path: &[Signed<Delegation>],
+    now: i64,
+    revoked: &dyn RevocationLookup,
+) -> Result<(), UcanError> {
+    for link in path {
+        time::check_nbf(link.payload.nbf, now)
+            .and_then(|()| time::check_exp(link.payload.exp, now))
+            .map_err(|_| UcanError::RevocationDenied("a path link is not valid now"))?;
+        if revoked.is_revoked(&link.cid) {
+            return Err(UcanError::RevocationDenied("a path link is revoked"));
+        }
+    }
+    Ok(())
+}
+
+/// Aligned, one subject, narrowing, and acyclic: `chain` is the path then
+/// the target.
+fn check_path_shape(chain: &[&Delegation], subject: &Did) -> Result<(), UcanError> {
     for pair in chain.windows(2) {
         let [from, to] = pair else { continue };
         if !from.aud.same_principal(&to.iss) {
@@ -143,11 +204,15 @@ pub fn check_revoker(
             return Err(UcanError::RevocationDenied("the path changes subject"));
         }
     }
-    if chain.iter().any(|d| d.iss.same_principal(revoker)) {
+    let mut issuers = HashSet::with_capacity(chain.len());
+    if chain
+        .iter()
+        .all(|d| issuers.insert(d.iss.without_fragment()))
+    {
         Ok(())
     } else {
         Err(UcanError::RevocationDenied(
-            "the revoker issued nothing on the path",
+            "a principal issues twice on the path",
         ))
     }
 }
