@@ -79,18 +79,49 @@ impl ColumnEncryption {
     }
 
     /// Seals `plaintext` under a fresh random nonce.
-    pub fn seal(&self, plaintext: &[u8], aad: &[u8]) -> Vec<u8> {
-        self.seal_with_nonce(aead::random_nonce(), plaintext, aad)
+    ///
+    /// Fails only when AES-256-GCM refuses the value (longer than
+    /// 2^36 - 32 bytes, about 64 GiB).
+    pub fn try_seal(&self, plaintext: &[u8], aad: &[u8]) -> Result<Vec<u8>, ColumnError> {
+        self.seal_under(aead::random_nonce(), plaintext, aad)
     }
 
-    /// Deterministic [`seal`](Self::seal) for tests and vectors only.
+    /// [`try_seal`](Self::try_seal) for callers that cannot return its error
+    /// yet; prefer `try_seal`. If AES-256-GCM refuses the value (over about
+    /// 64 GiB, never the case for a key) the result is the lone marker byte,
+    /// which [`open`](Self::open) always refuses ([`ColumnError::TooShort`]):
+    /// never a value sealed under a made-up tag.
+    pub fn seal(&self, plaintext: &[u8], aad: &[u8]) -> Vec<u8> {
+        self.try_seal(plaintext, aad)
+            .unwrap_or_else(|_| vec![SEALED_MARKER])
+    }
+
+    /// Deterministic [`try_seal`](Self::try_seal) for test vectors only:
+    /// sealing twice under one nonce breaks AES-GCM.
+    #[cfg(feature = "test-vectors")]
     #[doc(hidden)]
-    pub fn seal_with_nonce(&self, nonce: [u8; NONCE_LEN], plaintext: &[u8], aad: &[u8]) -> Vec<u8> {
+    pub fn seal_with_nonce(
+        &self,
+        nonce: [u8; NONCE_LEN],
+        plaintext: &[u8],
+        aad: &[u8],
+    ) -> Result<Vec<u8>, ColumnError> {
+        self.seal_under(nonce, plaintext, aad)
+    }
+
+    fn seal_under(
+        &self,
+        nonce: [u8; NONCE_LEN],
+        plaintext: &[u8],
+        aad: &[u8],
+    ) -> Result<Vec<u8>, ColumnError> {
         let mut out = Vec::with_capacity(SEALED_OVERHEAD + plaintext.len());
         out.push(SEALED_MARKER);
         out.extend_from_slice(&nonce);
-        self.key.seal_append(nonce, aad, plaintext, &mut out);
-        out
+        self.key
+            .seal_append(nonce, aad, plaintext, &mut out)
+            .map_err(|_| ColumnError::SealFailed)?;
+        Ok(out)
     }
 
     /// Opens a stored value. An empty value opens to empty; a value without the

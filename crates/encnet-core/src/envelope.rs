@@ -59,7 +59,7 @@ impl InlineEnvelope {
             invocation_cid: None,
         };
         let wrapped = STANDARD.encode(suite.wrap(&data_key, network_key, &ctx)?);
-        let payload = suite.seal_payload(&data_key, plaintext, aad.unwrap_or_default());
+        let payload = suite.seal_payload(&data_key, plaintext, aad.unwrap_or_default())?;
         Ok(Self {
             v: ENVELOPE_VERSION,
             network_id,

@@ -57,6 +57,9 @@ pub enum ColumnError {
     /// The value is legacy plaintext and `legacy_plaintext = "reject"`.
     #[error("legacy plaintext value rejected (at_rest.legacy_plaintext = \"reject\")")]
     LegacyPlaintextRejected,
+    /// AES-256-GCM refused to seal the value (longer than 2^36 - 32 bytes).
+    #[error("value too long to seal with AES-256-GCM")]
+    SealFailed,
 }
 
 /// Parsing or building a [`NetworkId`](crate::NetworkId).
@@ -136,6 +139,9 @@ pub enum SuiteError {
     /// A wrapped key failed authentication (wrong secret key, context or bytes).
     #[error("wrapped key failed to unwrap (wrong key, wrong context or tampered)")]
     UnwrapFailed,
+    /// AES-256-GCM refused to seal (a plaintext longer than 2^36 - 32 bytes).
+    #[error("plaintext too long to seal with AES-256-GCM")]
+    SealFailed,
 }
 
 /// Building, validating or opening an [`InlineEnvelope`](crate::InlineEnvelope).

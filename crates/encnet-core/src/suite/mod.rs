@@ -78,7 +78,7 @@ impl Suite {
         receiver: &PublicKey,
         ctx: &WrapContext<'_>,
     ) -> Result<Vec<u8>, SuiteError> {
-        self.wrap_with(
+        self.wrap_under(
             data_key,
             receiver,
             ctx,
@@ -87,9 +87,22 @@ impl Suite {
         )
     }
 
-    /// Deterministic [`wrap`](Self::wrap) for test vectors only (v2 ignores `nonce`).
+    /// Deterministic [`wrap`](Self::wrap) for test vectors only (v2 ignores
+    /// `nonce`): reusing an ephemeral key or nonce breaks the wrap.
+    #[cfg(feature = "test-vectors")]
     #[doc(hidden)]
     pub fn wrap_with(
+        &self,
+        data_key: &DataKey,
+        receiver: &PublicKey,
+        ctx: &WrapContext<'_>,
+        ephemeral: &SecretKey,
+        nonce: [u8; NONCE_LEN],
+    ) -> Result<Vec<u8>, SuiteError> {
+        self.wrap_under(data_key, receiver, ctx, ephemeral, nonce)
+    }
+
+    fn wrap_under(
         &self,
         data_key: &DataKey,
         receiver: &PublicKey,
@@ -131,12 +144,20 @@ impl Suite {
     }
 
     /// Seals a payload: `nonce(12) || AES-256-GCM_dataKey(plaintext)`. v2 binds
-    /// `aad`; **v1 ignores `aad`** (TinyCloud compatibility).
-    pub fn seal_payload(&self, data_key: &DataKey, plaintext: &[u8], aad: &[u8]) -> Vec<u8> {
-        self.seal_payload_with(data_key, plaintext, aad, aead::random_nonce())
+    /// `aad`; **v1 ignores `aad`** (TinyCloud compatibility). Fails only for a
+    /// plaintext AES-256-GCM refuses (over 2^36 - 32 bytes).
+    pub fn seal_payload(
+        &self,
+        data_key: &DataKey,
+        plaintext: &[u8],
+        aad: &[u8],
+    ) -> Result<Vec<u8>, SuiteError> {
+        self.seal_payload_under(data_key, plaintext, aad, aead::random_nonce())
     }
 
-    /// Deterministic [`seal_payload`](Self::seal_payload) for test vectors only.
+    /// Deterministic [`seal_payload`](Self::seal_payload) for test vectors
+    /// only: sealing twice under one nonce breaks AES-GCM.
+    #[cfg(feature = "test-vectors")]
     #[doc(hidden)]
     pub fn seal_payload_with(
         &self,
@@ -144,16 +165,23 @@ impl Suite {
         plaintext: &[u8],
         aad: &[u8],
         nonce: [u8; NONCE_LEN],
-    ) -> Vec<u8> {
+    ) -> Result<Vec<u8>, SuiteError> {
+        self.seal_payload_under(data_key, plaintext, aad, nonce)
+    }
+
+    fn seal_payload_under(
+        &self,
+        data_key: &DataKey,
+        plaintext: &[u8],
+        aad: &[u8],
+        nonce: [u8; NONCE_LEN],
+    ) -> Result<Vec<u8>, SuiteError> {
         let mut out = Vec::with_capacity(PAYLOAD_OVERHEAD + plaintext.len());
         out.extend_from_slice(&nonce);
-        AeadKey::new(data_key.as_bytes()).seal_append(
-            nonce,
-            self.payload_aad(aad),
-            plaintext,
-            &mut out,
-        );
-        out
+        AeadKey::new(data_key.as_bytes())
+            .seal_append(nonce, self.payload_aad(aad), plaintext, &mut out)
+            .map_err(|_| SuiteError::SealFailed)?;
+        Ok(out)
     }
 
     /// Opens a payload made by [`seal_payload`](Self::seal_payload).
@@ -218,17 +246,21 @@ impl<'de> Deserialize<'de> for Suite {
 }
 
 /// Raw AES-256-GCM (12-byte nonce, 16-byte tag) through the payload
-/// primitive, for Wycheproof tests only. Returns `ciphertext || tag`.
+/// primitive, for Wycheproof tests and benchmarks only (the caller picks the
+/// nonce). Returns `ciphertext || tag`.
+#[cfg(feature = "test-vectors")]
 #[doc(hidden)]
 pub fn aes256gcm_seal(
     key: &[u8; KEY_LEN],
     nonce: [u8; NONCE_LEN],
     aad: &[u8],
     plaintext: &[u8],
-) -> Vec<u8> {
+) -> Result<Vec<u8>, SuiteError> {
     let mut out = Vec::with_capacity(plaintext.len() + TAG_LEN);
-    AeadKey::new(key).seal_append(nonce, aad, plaintext, &mut out);
-    out
+    AeadKey::new(key)
+        .seal_append(nonce, aad, plaintext, &mut out)
+        .map_err(|_| SuiteError::SealFailed)?;
+    Ok(out)
 }
 
 /// Raw AES-256-GCM open of `ciphertext || tag`, for Wycheproof tests only.

@@ -25,7 +25,9 @@ pub(super) fn wrap(
     out.extend_from_slice(ephemeral.public_key().as_bytes());
     out.push(MARKER);
     out.extend_from_slice(&nonce);
-    AeadKey::new(&k).seal_append(nonce, &[], data_key.as_bytes(), &mut out);
+    AeadKey::new(&k)
+        .seal_append(nonce, &[], data_key.as_bytes(), &mut out)
+        .map_err(|_| SuiteError::SealFailed)?;
     Ok(out)
 }
 

@@ -62,7 +62,9 @@ pub(super) fn wrap(
     let e = ephemeral.public_key();
     let mut out = Vec::with_capacity(WRAPPED_LEN);
     out.extend_from_slice(e.as_bytes());
-    wrap_key(&dh, &e, receiver, ctx)?.seal_append(ZERO_NONCE, &[], data_key.as_bytes(), &mut out);
+    wrap_key(&dh, &e, receiver, ctx)?
+        .seal_append(ZERO_NONCE, &[], data_key.as_bytes(), &mut out)
+        .map_err(|_| SuiteError::SealFailed)?;
     Ok(out)
 }
 
