@@ -39,6 +39,65 @@ pub enum RootKeyError {
     /// `ENCNET_ROOT_KEY` is set but is not valid Unicode.
     #[error("ENCNET_ROOT_KEY is not valid Unicode")]
     EnvNotUnicode,
+    /// The key file path is a symbolic link; it is never followed.
+    #[error(
+        "root key file {path} is a symbolic link; refusing to follow it (put the key file itself there)",
+        path = .path.display()
+    )]
+    Symlink {
+        /// The link.
+        path: PathBuf,
+    },
+    /// The key file path names a directory, device, FIFO or socket.
+    #[error("root key file {} is not a regular file", .path.display())]
+    NotRegularFile {
+        /// The path concerned.
+        path: PathBuf,
+    },
+    /// The key file belongs to another user, who could read or replace it.
+    #[error(
+        "root key file {path} is owned by uid {owner}, not by this process's user (uid {euid}); run: chown {euid} {path}",
+        path = .path.display()
+    )]
+    WrongOwner {
+        /// The file concerned.
+        path: PathBuf,
+        /// Its owner.
+        owner: u32,
+        /// The effective uid of this process.
+        euid: u32,
+    },
+    /// The file opened is not the one checked a moment before: the path was
+    /// replaced meanwhile.
+    #[error("root key file {} was replaced while it was being opened", .path.display())]
+    Replaced {
+        /// The file concerned.
+        path: PathBuf,
+    },
+    /// The directory of a new key file could not be synced, so the new name
+    /// might not survive a crash.
+    #[error("cannot sync directory {} after writing the root key: {source}", .dir.display())]
+    SyncDir {
+        /// The directory.
+        dir: PathBuf,
+        /// The underlying I/O error.
+        source: std::io::Error,
+    },
+    /// The key file is missing but data sealed under a root key exists:
+    /// a new key would leave every sealed value unreadable.
+    #[error(
+        "root key file {key} is missing but the database {data} exists, and its sealed keys open only \
+         with the root key they were sealed under; restore {key} from your backup (or set ENCNET_ROOT_KEY) \
+         rather than starting with a new key",
+        key = .key.display(),
+        data = .data.display()
+    )]
+    MissingWithData {
+        /// Where the key file should be.
+        key: PathBuf,
+        /// The existing data that needs it.
+        data: PathBuf,
+    },
 }
 
 /// Opening a value sealed by [`ColumnEncryption`](crate::ColumnEncryption).
