@@ -26,8 +26,49 @@ pub(crate) const KEY_LABEL: &str = "ENCNET-ED25519-SECRET-KEY-1";
 /// Most tokens read from one delegation file.
 const MAX_TOKENS: usize = 16;
 
-/// Largest input read into memory (envelopes, plaintexts): 64 MiB.
-const MAX_INPUT: u64 = 64 << 20;
+/// What an input file holds, and so the most of it that is read into memory.
+/// An input over its limit is refused whole, never cut.
+#[derive(Debug, Clone, Copy)]
+pub(crate) enum Input {
+    /// A plaintext to put in one inline envelope.
+    Plaintext,
+    /// An inline envelope (JSON, the plaintext in base64).
+    Envelope,
+    /// An identity or delegation file.
+    Small,
+}
+
+impl Input {
+    /// The most plaintext one inline envelope holds: 64 MiB.
+    pub(crate) const MAX_PLAINTEXT: u64 = 64 << 20;
+
+    /// The limit in bytes.
+    pub(crate) const fn limit(self) -> u64 {
+        match self {
+            Self::Plaintext => Self::MAX_PLAINTEXT,
+            // The base64 of the largest plaintext and 1 MiB for the JSON around it.
+            Self::Envelope => Self::MAX_PLAINTEXT.div_ceil(3) * 4 + (1 << 20),
+            Self::Small => 1 << 20,
+        }
+    }
+
+    fn too_large(self, path: &Path) -> CliError {
+        let limit = self.limit();
+        let what = match self {
+            Self::Plaintext => format!(
+                "larger than {} MiB, the most one inline envelope holds; nothing was written \
+                 (streaming envelopes for larger inputs are not built yet: split the input)",
+                limit >> 20
+            ),
+            Self::Envelope => format!(
+                "larger than {} bytes, the largest inline envelope; not read",
+                limit
+            ),
+            Self::Small => format!("larger than {} bytes; not an encnet file", limit),
+        };
+        CliError::Usage(format!("{}: {what}", display_name(path)))
+    }
+}
 
 /// `--key FILE`: the identity that signs.
 #[derive(Debug, Args)]
@@ -178,21 +219,36 @@ pub(crate) fn chain_text(chain: &[Signed<Delegation>]) -> String {
     format!("{}\n", Container::new(tokens).to_header())
 }
 
-/// Reads `--in` (absent or `-`: standard input).
-pub(crate) fn read_input(path: Option<&Path>) -> Result<Vec<u8>, CliError> {
+/// Reads `--in` (absent or `-`: standard input) whole, or fails when it is
+/// larger than `kind` allows.
+pub(crate) fn read_input(path: Option<&Path>, kind: Input) -> Result<Vec<u8>, CliError> {
     let path = path.unwrap_or(Path::new("-"));
     let mut bytes = Vec::new();
+    // One byte past the limit tells "exactly the limit" from "more".
+    let cap = kind.limit() + 1;
     let result = if is_stdin(path) {
-        std::io::stdin().take(MAX_INPUT).read_to_end(&mut bytes)
+        std::io::stdin().take(cap).read_to_end(&mut bytes)
     } else {
-        std::fs::File::open(path).and_then(|f| f.take(MAX_INPUT).read_to_end(&mut bytes))
+        std::fs::File::open(path).and_then(|f| f.take(cap).read_to_end(&mut bytes))
     };
     result.map_err(|source| io_error(path, source))?;
+    if bytes.len() as u64 > kind.limit() {
+        return Err(kind.too_large(path));
+    }
     Ok(bytes)
 }
 
+/// A path as the user named it; `-` is standard input.
+pub(crate) fn display_name(path: &Path) -> String {
+    if is_stdin(path) {
+        "standard input".to_owned()
+    } else {
+        path.display().to_string()
+    }
+}
+
 fn read_text(path: &Path) -> Result<String, CliError> {
-    let bytes = read_input(Some(path))?;
+    let bytes = read_input(Some(path), Input::Small)?;
     String::from_utf8(bytes)
         .map_err(|_| CliError::Usage(format!("{}: not UTF-8 text", path.display())))
 }

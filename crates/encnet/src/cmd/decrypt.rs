@@ -11,7 +11,9 @@ use encnet_client::delegate::chain_fits;
 use encnet_core::InlineEnvelope;
 use encnet_ucan::{Command, Did, Ipld};
 
-use crate::cmd::client::{block_on, client, now, read_input, write_output, KeyArg, ProofArg};
+use crate::cmd::client::{
+    block_on, client, display_name, now, read_input, write_output, Input, KeyArg, ProofArg,
+};
 use crate::error::CliError;
 
 /// Flags of `encnet decrypt`.
@@ -34,10 +36,11 @@ pub(crate) fn run(args: DecryptArgs, node: &str) -> Result<ExitCode, CliError> {
     let signer = args.key.load()?;
     let chains = args.proofs.load()?;
     let source = args.input.as_deref();
-    let envelope = InlineEnvelope::from_json(&read_input(source)?).map_err(|e| {
-        let name = source.map_or("standard input".into(), |p| p.display().to_string());
-        CliError::Usage(format!("{name}: not an encnet envelope: {e}"))
-    })?;
+    let envelope =
+        InlineEnvelope::from_json(&read_input(source, Input::Envelope)?).map_err(|e| {
+            let name = display_name(source.unwrap_or(std::path::Path::new("-")));
+            CliError::Usage(format!("{name}: not an encnet envelope: {e}"))
+        })?;
     let request = DecryptRequest::new(&envelope)?;
     let owner: Did = envelope
         .network_id

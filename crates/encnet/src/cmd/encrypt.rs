@@ -8,7 +8,7 @@ use std::process::ExitCode;
 use clap::Args;
 use encnet_core::api::NetworkState;
 
-use crate::cmd::client::{block_on, client, read_input, write_output};
+use crate::cmd::client::{block_on, client, read_input, write_output, Input};
 use crate::cmd::network::find;
 use crate::error::CliError;
 
@@ -41,6 +41,9 @@ pub(crate) struct EncryptArgs {
 }
 
 pub(crate) fn run(args: EncryptArgs, node: &str) -> Result<ExitCode, CliError> {
+    // Read first: an input too large for an envelope fails before any call.
+    let plaintext =
+        encnet_core::Zeroizing::new(read_input(args.input.as_deref(), Input::Plaintext)?);
     let client = client(node)?;
     let lookup = find(
         &client,
@@ -59,7 +62,6 @@ pub(crate) fn run(args: EncryptArgs, node: &str) -> Result<ExitCode, CliError> {
             descriptor.state.as_str()
         )));
     }
-    let plaintext = encnet_core::Zeroizing::new(read_input(args.input.as_deref())?);
     let aad = args.aad.as_deref().map(str::as_bytes);
     let envelope = encnet_client::encrypt(&descriptor, &plaintext, aad)?;
     let mut json = envelope
