@@ -99,7 +99,9 @@ impl Client {
             .await
     }
 
-    /// Creates a one-of-one network owned by `owner`'s DID.
+    /// Creates a one-of-one network owned by `owner`'s DID. `alg` is a
+    /// suite's wire name or its short name (`v1`, `v2`); the signed
+    /// arguments always carry the wire name, the only one a node accepts.
     pub async fn create_network(
         &self,
         owner: &Ed25519Signer,
@@ -108,7 +110,10 @@ impl Client {
     ) -> Result<NetworkDescriptor, ClientError> {
         let mut args = BTreeMap::from([("name".to_owned(), Ipld::String(name.to_owned()))]);
         if let Some(alg) = alg {
-            args.insert("alg".to_owned(), Ipld::String(alg.to_owned()));
+            let suite: encnet_core::suite::Suite = alg
+                .parse()
+                .map_err(|_| ClientError::Usage(format!("unknown suite {alg:?}")))?;
+            args.insert("alg".to_owned(), Ipld::String(suite.as_str().to_owned()));
         }
         let header = self
             .invocation(owner, &owner.did(), "/encryption/network/create", args, &[])

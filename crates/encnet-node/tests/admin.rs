@@ -135,6 +135,13 @@ async fn lifecycle_transitions_follow_the_state_machine(backend: Backend) {
     )
     .await;
     assert_eq!((status, body["code"].as_str()), (400, Some("bad_request")));
+    // Destroy only from revoked (DESIGN §4.2).
+    let (status, body) = owner_command(&node, &owner, &id, "destroy", vec![]).await;
+    assert_eq!(
+        (status, body["code"].as_str()),
+        (409, Some("invalid_state"))
+    );
+    owner_command(&node, &owner, &id, "revoke", vec![]).await;
     let (status, body) = owner_command(&node, &owner, &id, "destroy", vec![]).await;
     assert_eq!((status, body["state"].as_str()), (200, Some("destroyed")));
     let (status, body) = owner_command(&node, &owner, &id, "restore", vec![]).await;
@@ -314,6 +321,7 @@ async fn destroy_shreds_sealed_keys_from_the_database_files(backend: Backend) {
     for key in &sealed {
         assert!(node.stores_bytes(key).await);
     }
+    owner_command(&node, &owner, &id, "revoke", vec![]).await;
     let (status, _) = owner_command(&node, &owner, &id, "destroy", vec![]).await;
     assert_eq!(status, 200);
     for key in &sealed {

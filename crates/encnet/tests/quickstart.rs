@@ -303,6 +303,10 @@ fn redelegation_administration_and_lifecycle() {
         .run(&["network", "show", "--owner", &alice, "--name", "n1"])
         .ok();
     assert!(shown.contains("\"state\": \"active\""), "{shown}");
+    node.run(&["network", "destroy", "--key", "alice.key", &network])
+        .fails(1, "invalid_state (409)");
+    node.run(&["network", "revoke", "--key", "alice.key", &network])
+        .ok();
     let destroyed = node
         .run(&["network", "destroy", "--key", "alice.key", &network])
         .ok();
@@ -404,4 +408,75 @@ fn every_command_has_help() {
     }
     let top = node.run(&["--help"]).ok();
     assert!(top.contains("Exit status: 0 success; 1 failure"), "{top}");
+}
+
+/// No input is ever cut: a plaintext of exactly the inline envelope's limit
+/// round-trips, one byte more is refused whole, and so is an envelope file
+/// over its own limit.
+#[test]
+fn inputs_over_a_limit_fail_loudly() {
+    const LIMIT: usize = 64 << 20;
+    let node = Node::start();
+    node.identity("alice.key");
+    let network = node
+        .run(&["network", "create", "--key", "alice.key", "--name", "big"])
+        .ok();
+    let network = network.trim();
+
+    let mut plaintext = vec![0x5a_u8; LIMIT];
+    plaintext[LIMIT - 1] = b'!';
+    node.write("limit.bin", &plaintext);
+    node.run(&[
+        "encrypt",
+        "--network",
+        network,
+        "--in",
+        "limit.bin",
+        "--out",
+        "limit.json",
+    ])
+    .ok();
+    node.run(&[
+        "decrypt",
+        "--key",
+        "alice.key",
+        "--in",
+        "limit.json",
+        "--out",
+        "limit.out",
+    ])
+    .ok();
+    assert!(
+        node.read("limit.out") == plaintext,
+        "round trip at the limit"
+    );
+
+    plaintext.push(b'+');
+    node.write("over.bin", &plaintext);
+    node.run(&[
+        "encrypt",
+        "--network",
+        network,
+        "--in",
+        "over.bin",
+        "--out",
+        "over.json",
+    ])
+    .fails(
+        1,
+        "over.bin: larger than 64 MiB, the most one inline envelope holds",
+    );
+    assert!(!node.path("over.json").exists(), "nothing written");
+    node.run_with_stdin(&["encrypt", "--network", network], &plaintext)
+        .fails(1, "standard input: larger than 64 MiB");
+
+    let envelope_limit = std::fs::metadata(node.path("limit.json"))
+        .expect("size")
+        .len();
+    let file = std::fs::File::create(node.path("huge.json")).expect("create");
+    file.set_len(LIMIT as u64 / 3 * 4 + (2 << 20))
+        .expect("grow");
+    assert!(envelope_limit < LIMIT as u64 / 3 * 4 + (1 << 20));
+    node.run(&["decrypt", "--key", "alice.key", "--in", "huge.json"])
+        .fails(1, "huge.json: larger than");
 }

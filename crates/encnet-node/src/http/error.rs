@@ -8,10 +8,19 @@ use encnet_core::api::Problem;
 
 use crate::service::ServiceError;
 
+/// Seconds a client is asked to wait (`Retry-After`) before retrying a
+/// request answered 503 (shed, past its deadline, or a check that timed out).
+const RETRY_AFTER_SECS: u64 = 1;
+
 impl IntoResponse for ServiceError {
     fn into_response(self) -> Response {
         let status = status(&self);
-        let detail = if status.is_server_error() {
+        let detail = if matches!(self, Self::Overloaded | Self::DeadlineExceeded) {
+            // Counted by `count_requests`; one log line each would let a
+            // flood of requests flood the log too.
+            tracing::debug!(code = self.code(), "request shed");
+            Some(self.to_string())
+        } else if status.is_server_error() {
             tracing::error!(error = %self, code = self.code(), "request failed");
             None
         } else {
@@ -30,6 +39,11 @@ impl IntoResponse for ServiceError {
             header::CONTENT_TYPE,
             HeaderValue::from_static("application/problem+json"),
         );
+        if status == StatusCode::SERVICE_UNAVAILABLE {
+            response
+                .headers_mut()
+                .insert(header::RETRY_AFTER, HeaderValue::from(RETRY_AFTER_SECS));
+        }
         response
     }
 }
@@ -65,15 +79,21 @@ fn status(err: &ServiceError) -> StatusCode {
         | E::TtlExceeded(_)
         | E::NetworkRevoked
         | E::KeyVersionRetired
-        | E::NotRevoker => StatusCode::FORBIDDEN,
+        | E::NotRevoker
+        | E::OwnerOnly => StatusCode::FORBIDDEN,
         E::NetworkNotFound => StatusCode::NOT_FOUND,
         E::Replay | E::NetworkExists | E::InvalidState(_) | E::Conflict | E::AlreadyRevoked => {
             StatusCode::CONFLICT
         }
         E::NetworkDestroyed => StatusCode::GONE,
         E::BodyTooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
+        E::BodyTimeout => StatusCode::REQUEST_TIMEOUT,
+        E::Overloaded | E::DeadlineExceeded => StatusCode::SERVICE_UNAVAILABLE,
+        E::RouteNotFound => StatusCode::NOT_FOUND,
+        E::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
         E::HeaderTooLarge(_) => StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE,
         E::UnsupportedBackend(_) => StatusCode::NOT_IMPLEMENTED,
+        E::CheckTimeout => StatusCode::SERVICE_UNAVAILABLE,
         E::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
     }
 }

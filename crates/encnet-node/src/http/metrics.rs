@@ -64,7 +64,7 @@ pub(crate) fn observe_decrypt(elapsed: Duration, allowed: bool) {
 
 /// `GET /metrics`.
 pub(crate) async fn render(State(node): State<Arc<Node>>) -> Result<Response, ServiceError> {
-    let sizes = node.store().table_sizes().await?;
+    let sizes = node.store().gauges().await?;
     metrics::gauge!("encnet_nonces_rows").set(sizes.nonces as f64);
     metrics::gauge!("encnet_audit_rows").set(sizes.audit as f64);
     let text = handle().map(PrometheusHandle::render).unwrap_or_default();

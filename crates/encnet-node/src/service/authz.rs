@@ -4,13 +4,16 @@
 //! when it records its decision.
 
 use std::collections::HashSet;
+use std::sync::Arc;
+use std::time::Duration;
 
 use encnet_core::network_id::NetworkId;
 use encnet_ucan::{
     chain, Cid, Container, DelegationCache, Did, Invocation, Ipld, Signed, UcanError,
 };
 
-use super::ServiceError;
+use super::crypto_pool::CryptoPool;
+use super::{revocation, ServiceError};
 use crate::store::{AuditDraft, Store};
 
 /// Limits on untrusted input (issue 4, item 7).
@@ -23,6 +26,13 @@ pub(crate) const MAX_CHAIN: usize = 8;
 const DELEGATION_CACHE: usize = 4096;
 /// Shortest nonce accepted (UCAN.md decision 9).
 const MIN_NONCE_BYTES: usize = 12;
+/// Longest nonce accepted (UCAN.md decision 9): refused before anything is stored.
+const MAX_NONCE_BYTES: usize = 64;
+/// Longest a proof chain's validation may take before the request is
+/// refused (`check_timeout`).
+const CHECK_DEADLINE: Duration = Duration::from_secs(2);
+/// Clock skew allowed between a client and the node (DESIGN §4.6), as for `nbf`.
+const CLOCK_SKEW_SECS: i64 = 30;
 
 /// What a route expects of the invocation.
 pub(crate) struct Expectation<'a> {
@@ -39,8 +49,8 @@ pub(crate) struct Authorized {
     pub(crate) cid_bytes: Vec<u8>,
     /// The container's tokens other than the invocation, by CID.
     pub(crate) proofs: chain::ProofStore,
-    /// The CIDs (text) of the delegations the invocation cites, checked
-    /// again for revocation when its decision commits.
+    /// The revocation keys of the delegations the invocation cites
+    /// (`revocation::cited_keys`), checked again when its decision commits.
     pub(crate) cited: Vec<String>,
 }
 
@@ -62,66 +72,67 @@ impl Authorized {
 pub(crate) struct Authorizer {
     node_did: Did,
     max_ttl_secs: i64,
-    delegations: DelegationCache,
+    delegations: Arc<DelegationCache>,
+    pool: CryptoPool,
 }
 
 impl Authorizer {
-    pub(crate) fn new(node_did: Did, max_ttl_secs: i64) -> Self {
+    pub(crate) fn new(node_did: Did, max_ttl_secs: i64, pool: CryptoPool) -> Self {
         Self {
             node_did,
             max_ttl_secs,
-            delegations: DelegationCache::new(DELEGATION_CACHE),
+            delegations: Arc::new(DelegationCache::new(DELEGATION_CACHE)),
+            pool,
         }
     }
 
-    /// Runs every check; fills `audit` with what it learns on the way, so a
-    /// denial is recorded with as much of the requester as could be read.
+    /// Runs every check. Once the invocation's signature verifies, `audit`
+    /// is filled with what is known of the requester, so a denial is
+    /// recorded; before that it stays `None` and nothing will be written.
     pub(crate) async fn authorize(
         &self,
         store: &Store,
         bearer: Option<&str>,
         expect: &Expectation<'_>,
         now: i64,
-        audit: &mut AuditDraft,
+        audit: &mut Option<AuditDraft>,
     ) -> Result<Authorized, ServiceError> {
         let container = decode_container(bearer)?;
         let (invocation, proofs) = split_container(container)?;
-        audit.requester = invocation.payload.iss.to_string();
-        audit.invocation_cid = invocation.cid.to_string();
-        audit.command = invocation.payload.cmd.to_string();
-
-        if invocation
-            .payload
-            .aud
-            .as_ref()
-            .unwrap_or(&invocation.payload.sub)
-            != &self.node_did
-        {
-            return Err(ServiceError::AudienceMismatch);
-        }
-        if invocation.payload.cmd.as_str() != expect.command {
-            return Err(ServiceError::CommandMismatch(
-                invocation.payload.cmd.to_string(),
-            ));
-        }
+        let draft = audit.insert(AuditDraft {
+            network: expect
+                .network
+                .filter(|path| path.parse::<NetworkId>().is_ok())
+                .unwrap_or_default()
+                .to_owned(),
+            requester: invocation.payload.iss.to_string(),
+            command: expect.command.to_owned(),
+            invocation_cid: invocation.cid.to_string(),
+            outcome: String::new(),
+        });
+        self.check_addressing(&invocation, expect)?;
         let network = check_network(&invocation, expect.network)?;
         if let Some(network) = &network {
-            audit.network = network.to_string();
+            draft.network = network.to_string();
         }
+        check_nonce_length(&invocation)?;
         if invocation.payload.prf.len() > MAX_CHAIN {
             return Err(ServiceError::ChainTooLong(MAX_CHAIN));
         }
-        let cited: Vec<String> = invocation.payload.prf.iter().map(Cid::to_string).collect();
+        let sub = invocation.payload.sub.clone();
+        let cited = revocation::cited_keys(&invocation.payload.prf, &sub);
         let stored = store.freshness(
             invocation.payload.iss.as_str(),
             &invocation.payload.nonce,
             now,
             &cited,
         );
-        self.check_chain(&invocation, &proofs, now, &stored.revoked)?;
+        let revoked = revocation::revoked_cids(&invocation.payload.prf, &sub, &stored.revoked);
+        let (invocation, proofs) = self.check_chain(invocation, proofs, now, revoked).await?;
         self.check_lifetime(&invocation, now)?;
-        check_nonce(&invocation, stored.nonce_used)?;
-
+        if stored.nonce_used {
+            return Err(ServiceError::Replay);
+        }
         let cid_bytes = invocation.cid.to_bytes();
         Ok(Authorized {
             invocation,
@@ -131,20 +142,48 @@ impl Authorizer {
         })
     }
 
-    fn check_chain(
+    /// `aud` is this node and `cmd` the route's.
+    fn check_addressing(
         &self,
         invocation: &Signed<Invocation>,
-        proofs: &chain::ProofStore,
-        now: i64,
-        revoked: &HashSet<String>,
+        expect: &Expectation<'_>,
     ) -> Result<(), ServiceError> {
-        let revoked: HashSet<Cid> = revoked
-            .iter()
-            .filter_map(|text| Cid::try_from(text.as_str()).ok())
-            .collect();
-        chain::validate_proofs_cached(invocation, proofs, now, &revoked, &self.delegations)
-            .map(|_| ())
-            .map_err(chain_error)
+        let payload = &invocation.payload;
+        if payload.aud.as_ref().unwrap_or(&payload.sub) != &self.node_did {
+            return Err(ServiceError::AudienceMismatch);
+        }
+        if payload.cmd.as_str() != expect.command {
+            return Err(ServiceError::CommandMismatch(payload.cmd.to_string()));
+        }
+        Ok(())
+    }
+
+    /// The proof chain, off the async workers: a self-issued invocation has
+    /// none to walk; any other is validated on the crypto pool within
+    /// [`CHECK_DEADLINE`] (its policies are bounded by the UCAN crate's
+    /// evaluation budget, so an abandoned check ends soon after).
+    async fn check_chain(
+        &self,
+        invocation: Signed<Invocation>,
+        proofs: chain::ProofStore,
+        now: i64,
+        revoked: HashSet<Cid>,
+    ) -> Result<(Signed<Invocation>, chain::ProofStore), ServiceError> {
+        if invocation.payload.prf.is_empty() {
+            chain::validate_proofs(&invocation, &proofs, now, &revoked).map_err(chain_error)?;
+            return Ok((invocation, proofs));
+        }
+        let cache = Arc::clone(&self.delegations);
+        let job = self.pool.run(move || {
+            let checked =
+                chain::validate_proofs_cached(&invocation, &proofs, now, &revoked, &cache);
+            (invocation, proofs, checked.map(drop))
+        });
+        let (invocation, proofs, checked) = tokio::time::timeout(CHECK_DEADLINE, job)
+            .await
+            .map_err(|_| ServiceError::CheckTimeout)??;
+        checked.map_err(chain_error)?;
+        Ok((invocation, proofs))
     }
 
     fn check_lifetime(
@@ -155,7 +194,7 @@ impl Authorizer {
         match invocation.payload.exp {
             None => Err(ServiceError::TtlExceeded(self.max_ttl_secs)),
             Some(exp) if exp < now => Err(ServiceError::Expired),
-            Some(exp) if exp > now.saturating_add(self.max_ttl_secs) => {
+            Some(exp) if exp > now.saturating_add(self.max_ttl_secs + CLOCK_SKEW_SECS) => {
                 Err(ServiceError::TtlExceeded(self.max_ttl_secs))
             }
             Some(_) => Ok(()),
@@ -212,17 +251,16 @@ fn check_network(
     Ok(Some(network))
 }
 
-fn check_nonce(invocation: &Signed<Invocation>, used: bool) -> Result<(), ServiceError> {
-    let nonce = &invocation.payload.nonce;
-    if nonce.len() < MIN_NONCE_BYTES {
-        return Err(ServiceError::BadRequest(format!(
-            "nonce shorter than {MIN_NONCE_BYTES} bytes"
-        )));
+/// The nonce's length, before it is looked up or stored.
+fn check_nonce_length(invocation: &Signed<Invocation>) -> Result<(), ServiceError> {
+    let len = invocation.payload.nonce.len();
+    if (MIN_NONCE_BYTES..=MAX_NONCE_BYTES).contains(&len) {
+        Ok(())
+    } else {
+        Err(ServiceError::BadRequest(format!(
+            "nonce must be {MIN_NONCE_BYTES} to {MAX_NONCE_BYTES} bytes"
+        )))
     }
-    if used {
-        return Err(ServiceError::Replay);
-    }
-    Ok(())
 }
 
 /// Maps a token decoding error.

@@ -13,7 +13,9 @@ type Job = Box<dyn FnOnce() + Send>;
 
 /// A fixed set of threads taking jobs from one queue. Each thread waits on
 /// the queue itself, spinning briefly before it sleeps; a lock in front of
-/// a single receiver would wake a second thread per job.
+/// a single receiver would wake a second thread per job. Clones share the
+/// threads.
+#[derive(Clone)]
 pub(crate) struct CryptoPool {
     jobs: Sender<Job>,
 }

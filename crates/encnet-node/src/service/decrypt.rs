@@ -44,7 +44,7 @@ impl Node {
             command: DECRYPT,
             network: Some(network),
         };
-        self.gated(bearer, expect, |auth, decision| async move {
+        self.gated(bearer, expect, |auth, mut decision| async move {
             let args = DecryptArgs::parse(auth.args())?;
             let network = self
                 .networks
@@ -53,6 +53,8 @@ impl Node {
                 .ok_or(ServiceError::NetworkNotFound)?;
             check_network(&network.record, &args)?;
             check_key_hash(&args)?;
+            // The state is checked again as of the commit.
+            decision.nonce.network = Some(network.record.network_id.clone());
             let receiver = PublicKey::from_bytes(&args.receiver_key).map_err(key_error)?;
             // Signed before the commit, so only the answer's write is left
             // once the batch is durable; it is sent only if the commit holds.
@@ -125,15 +127,20 @@ impl DecryptArgs {
     fn parse(args: &Args) -> Result<Self, ServiceError> {
         let alg = string_arg(args, "alg")?;
         Ok(Self {
-            alg: alg.parse().map_err(|_| {
-                ServiceError::BadRequest(format!("args.alg: unknown suite {alg:?}"))
-            })?,
+            alg: wire_suite(alg)?,
             key_version: int_arg(args, "keyVersion")?,
             wrapped_key: bytes_arg(args, "wrappedKey")?.to_vec(),
             key_hash: string_arg(args, "keyHash")?.to_owned(),
             receiver_key: bytes_arg(args, "receiverKey")?.to_vec(),
         })
     }
+}
+
+/// A suite by its wire name exactly: aliases such as `v1` would let a
+/// request slip past a delegation policy on `.alg` (DESIGN §4.6).
+pub(super) fn wire_suite(alg: &str) -> Result<Suite, ServiceError> {
+    Suite::from_wire(alg)
+        .map_err(|_| ServiceError::BadRequest(format!("args.alg: unknown suite {alg:?}")))
 }
 
 /// Network active, `alg` matches, `keyVersion` known and not retired.

@@ -16,6 +16,21 @@ pub(crate) enum ServiceError {
     /// The request body exceeds its limit.
     #[error("request body larger than {0} bytes")]
     BodyTooLarge(usize),
+    /// The request body did not arrive within the body read timeout.
+    #[error("request body not received in time")]
+    BodyTimeout,
+    /// Too many requests in flight: this one is shed unread.
+    #[error("the node is overloaded; retry later")]
+    Overloaded,
+    /// The request ran past the per-request deadline and was abandoned.
+    #[error("the request took too long; retry later")]
+    DeadlineExceeded,
+    /// No route has this path.
+    #[error("no such resource")]
+    RouteNotFound,
+    /// The route does not answer this method.
+    #[error("method not allowed on this resource")]
+    MethodNotAllowed,
     /// The container holds more tokens than allowed.
     #[error("container holds more than {0} tokens")]
     TooManyTokens(usize),
@@ -118,6 +133,12 @@ pub(crate) enum ServiceError {
     /// The delegation is already revoked.
     #[error("delegation already revoked")]
     AlreadyRevoked,
+    /// Restore and destroy must be invoked by the owner itself, unproved.
+    #[error("only the network owner itself may invoke this (iss = sub, no proofs)")]
+    OwnerOnly,
+    /// Chain validation did not finish within its deadline.
+    #[error("the capability check took too long")]
+    CheckTimeout,
     /// A key backend this node does not offer.
     #[error("unsupported key backend: {0}")]
     UnsupportedBackend(String),
@@ -136,6 +157,11 @@ impl ServiceError {
             Self::MissingAuthorization => "missing_authorization",
             Self::HeaderTooLarge(_) => "header_too_large",
             Self::BodyTooLarge(_) => "body_too_large",
+            Self::BodyTimeout => "body_timeout",
+            Self::Overloaded => "overloaded",
+            Self::DeadlineExceeded => "timeout",
+            Self::RouteNotFound => "not_found",
+            Self::MethodNotAllowed => "method_not_allowed",
             Self::TooManyTokens(_) => "too_many_tokens",
             Self::ChainTooLong(_) => "chain_too_long",
             Self::MalformedContainer(_) => "malformed_container",
@@ -170,6 +196,8 @@ impl ServiceError {
             Self::UnwrapFailed => "unwrap_failed",
             Self::NotRevoker => "not_revoker",
             Self::AlreadyRevoked => "already_revoked",
+            Self::OwnerOnly => "owner_only",
+            Self::CheckTimeout => "check_timeout",
             Self::UnsupportedBackend(_) => "unsupported_backend",
             Self::Conflict => "conflict",
             Self::Internal(_) => "internal",
@@ -185,6 +213,11 @@ impl From<StoreError> for ServiceError {
             StoreError::NetworkExists => Self::NetworkExists,
             StoreError::Conflict => Self::Conflict,
             StoreError::AlreadyRevoked => Self::AlreadyRevoked,
+            StoreError::NetworkInactive(state) => match state {
+                encnet_core::api::NetworkState::Revoked => Self::NetworkRevoked,
+                encnet_core::api::NetworkState::Destroyed => Self::NetworkDestroyed,
+                other => Self::InvalidState(other.as_str()),
+            },
             other => Self::Internal(other.to_string()),
         }
     }

@@ -9,6 +9,7 @@ mod crypto_pool;
 mod decrypt;
 mod error;
 mod network;
+mod rejections;
 mod revocation;
 
 pub(crate) use error::ServiceError;
@@ -40,14 +41,15 @@ impl Node {
         max_ttl_secs: i64,
     ) -> Self {
         let node_did = signer.did();
+        let crypto = crypto_pool::CryptoPool::new();
         Self {
             networks: cache::NetworkCache::new(store.is_sole_writer()),
             store,
             backend,
-            authorizer: Authorizer::new(node_did.clone(), max_ttl_secs),
+            authorizer: Authorizer::new(node_did.clone(), max_ttl_secs, crypto.clone()),
             signer,
             node_did,
-            crypto: crypto_pool::CryptoPool::new(),
+            crypto,
         }
     }
 
@@ -83,8 +85,9 @@ impl Node {
     }
 
     /// Runs `op` under the capability check for `expect`, and records one
-    /// audit entry when it fails (a success records its own, atomically with
-    /// its change).
+    /// audit entry when it fails after the invocation's signature verified
+    /// (a success records its own, atomically with its change). A request
+    /// refused before that is only counted: strangers cannot grow the log.
     async fn gated<T, F, Fut>(
         &self,
         bearer: Option<&str>,
@@ -96,11 +99,7 @@ impl Node {
         Fut: std::future::Future<Output = Result<T, ServiceError>>,
     {
         let now = crate::clock::now_unix();
-        let mut audit = AuditDraft {
-            network: expect.network.unwrap_or_default().to_owned(),
-            command: expect.command.to_owned(),
-            ..AuditDraft::default()
-        };
+        let mut audit = None;
         let result = match self
             .authorizer
             .authorize(&self.store, bearer, &expect, now, &mut audit)
@@ -113,10 +112,11 @@ impl Node {
                         nonce: auth.invocation.payload.nonce.clone(),
                         expires_at: auth.exp(),
                         cited: auth.cited.clone(),
+                        network: None,
                     },
                     audit: AuditDraft {
                         outcome: "allowed".to_owned(),
-                        ..audit.clone()
+                        ..audit.clone().unwrap_or_default()
                     },
                     now,
                 };
@@ -125,19 +125,18 @@ impl Node {
             Err(err) => Err(err),
         };
         if let Err(err) = &result {
-            self.record_denial(audit, err).await;
+            match audit {
+                Some(audit) => self.record_denial(audit, err).await,
+                None => rejections::count(expect.command, err),
+            }
         }
         result
     }
 
-    /// Records a request refused before its invocation was read (e.g. an
-    /// oversized body), under the route's name.
+    /// Counts a request refused before its invocation was read (e.g. an
+    /// oversized body); nothing is written.
     pub(crate) async fn record_rejection(&self, route: &str, err: &ServiceError) {
-        let audit = AuditDraft {
-            command: route.to_owned(),
-            ..AuditDraft::default()
-        };
-        self.record_denial(audit, err).await;
+        rejections::count(route, err);
     }
 
     async fn record_denial(&self, mut audit: AuditDraft, err: &ServiceError) {

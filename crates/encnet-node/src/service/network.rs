@@ -10,7 +10,8 @@ use encnet_core::suite::Suite;
 use encnet_ucan::Did;
 
 use super::args::{int_arg, optional_int_arg, optional_string_arg, string_arg};
-use super::authz::Expectation;
+use super::authz::{Authorized, Expectation};
+use super::decrypt::wire_suite;
 use super::{Node, ServiceError};
 use crate::clock;
 use crate::store::{NetworkRecord, StateChange};
@@ -25,7 +26,7 @@ pub(crate) enum Transition {
     Revoke,
     /// `revoked → active`.
     Restore,
-    /// `active | revoked → destroyed`.
+    /// `revoked → destroyed` (DESIGN §4.2: only from `revoked`).
     Destroy,
 }
 
@@ -38,14 +39,18 @@ impl Transition {
         }
     }
 
+    /// Restore and destroy are the owner's alone (`iss == sub`, no proofs),
+    /// so an admin delegate cannot undo an emergency revoke.
+    fn owner_only(self) -> bool {
+        matches!(self, Self::Restore | Self::Destroy)
+    }
+
     /// The state change this transition makes from `current`, if allowed.
     fn change(self, current: NetworkState) -> Option<StateChange> {
         let to = match (self, current) {
             (Self::Revoke, NetworkState::Active) => NetworkState::Revoked,
             (Self::Restore, NetworkState::Revoked) => NetworkState::Active,
-            (Self::Destroy, NetworkState::Active | NetworkState::Revoked) => {
-                NetworkState::Destroyed
-            }
+            (Self::Destroy, NetworkState::Revoked) => NetworkState::Destroyed,
             _ => return None,
         };
         Some(StateChange { from: current, to })
@@ -67,9 +72,7 @@ impl Node {
             let name = string_arg(args, "name")?;
             let alg = match optional_string_arg(args, "alg")? {
                 None => Suite::default(),
-                Some(alg) => alg
-                    .parse()
-                    .map_err(|_| ServiceError::BadRequest(format!("unknown alg {alg:?}")))?,
+                Some(alg) => wire_suite(alg)?,
             };
             if args.contains_key("threshold") || args.contains_key("members") {
                 return Err(ServiceError::UnsupportedBackend("threshold".into()));
@@ -151,7 +154,10 @@ impl Node {
             command: transition.command(),
             network: Some(network),
         };
-        self.gated(bearer, expect, |_auth, decision| async move {
+        self.gated(bearer, expect, |auth, decision| async move {
+            if transition.owner_only() {
+                require_owner(&auth)?;
+            }
             let record = self
                 .store
                 .network(network)
@@ -181,7 +187,14 @@ impl Node {
             network: Some(network),
         };
         self.gated(bearer, expect, |auth, decision| async move {
+            // Decided before the read is recorded: a bad page is a 400.
             let after = optional_int_arg(auth.args(), "after")?.unwrap_or(0);
+            if i64::try_from(after).is_err() {
+                return Err(ServiceError::BadRequest(format!(
+                    "args.after must be at most {}",
+                    i64::MAX
+                )));
+            }
             let limit = optional_int_arg(auth.args(), "limit")?
                 .unwrap_or(MAX_AUDIT_PAGE)
                 .clamp(1, MAX_AUDIT_PAGE);
@@ -208,6 +221,16 @@ impl Node {
             NetworkState::Destroyed => Err(ServiceError::NetworkDestroyed),
             other => Err(ServiceError::InvalidState(other.as_str())),
         }
+    }
+}
+
+/// The invocation is the owner's own: issued by its subject, with no proofs.
+fn require_owner(auth: &Authorized) -> Result<(), ServiceError> {
+    let payload = &auth.invocation.payload;
+    if payload.iss.same_principal(&payload.sub) && payload.prf.is_empty() {
+        Ok(())
+    } else {
+        Err(ServiceError::OwnerOnly)
     }
 }
 

@@ -172,6 +172,7 @@ pub(super) mod tests {
                 nonce,
                 expires_at,
                 cited: vec!["bafy-delegation".to_owned()],
+                network: None,
             },
             audit: AuditDraft {
                 requester: issuer.to_owned(),
@@ -222,13 +223,77 @@ pub(super) mod tests {
     }
 
     #[tokio::test]
+    async fn a_network_revoked_after_the_check_refuses_the_decision() {
+        use encnet_core::api::NetworkState;
+        use encnet_core::suite::Suite;
+        use encnet_core::NetworkId;
+
+        use super::super::{NetworkRecord, NewKey, StateChange};
+
+        let (_dir, store) = store().await;
+        let now = 1_000;
+        let id: NetworkId = "urn:tinycloud:encryption:did:key:z6Mkowner:n"
+            .parse()
+            .expect("id");
+        let record = NetworkRecord::new_one_of_one(&id, Suite::V2, vec![9; 32], "t".into());
+        let key = NewKey {
+            key_version: 1,
+            public_key: vec![9; 32],
+            sealed_private_key: vec![1; 60],
+        };
+        let mut create = decision("did:key:owner", 1, now + 60, now);
+        create.nonce.cited.clear();
+        store
+            .create_network(record, key, create)
+            .await
+            .expect("created");
+        // A decrypt checked while active, then the revoke commits first.
+        let mut decrypt = decision("did:key:holder", 2, now + 60, now);
+        decrypt.nonce.cited.clear();
+        decrypt.nonce.network = Some(id.to_string());
+        let mut revoke = decision("did:key:owner", 3, now + 60, now);
+        revoke.nonce.cited.clear();
+        let change = StateChange {
+            from: NetworkState::Active,
+            to: NetworkState::Revoked,
+        };
+        store
+            .change_state(&id.to_string(), change, revoke)
+            .await
+            .expect("revoked");
+        let refused = store.record_allowed(decrypt.clone()).await;
+        assert!(
+            matches!(
+                refused,
+                Err(StoreError::NetworkInactive(NetworkState::Revoked))
+            ),
+            "{refused:?}"
+        );
+        // Nothing of it remains: its nonce is still free once the network is back.
+        let mut restore = decision("did:key:owner", 4, now + 60, now);
+        restore.nonce.cited.clear();
+        let change = StateChange {
+            from: NetworkState::Revoked,
+            to: NetworkState::Active,
+        };
+        store
+            .change_state(&id.to_string(), change, restore)
+            .await
+            .expect("restored");
+        store
+            .record_allowed(decrypt)
+            .await
+            .expect("allowed once active");
+    }
+
+    #[tokio::test]
     async fn a_revocation_committed_after_the_check_refuses_the_decision() {
         let (_dir, store) = store().await;
         let now = 1_000;
         let mut revocation = decision("did:key:owner", 9, now + 60, now);
         revocation.nonce.cited.clear();
         store
-            .revoke("bafy-delegation", "did:key:owner", revocation)
+            .revoke("bafy-delegation", "did:key:owner", revocation, Vec::new())
             .await
             .expect("revoked");
         // Cites the revoked delegation: refused, and its nonce stays free.

@@ -81,6 +81,11 @@ impl Memory {
         }
     }
 
+    /// How many claims are held.
+    pub(super) fn held(&self) -> usize {
+        self.nonces.len()
+    }
+
     /// Forgets the claims that expired before `now`; answers how many
     /// claims are still held.
     pub(super) fn drop_expired(&self, now: i64) -> usize {
@@ -100,6 +105,7 @@ mod tests {
             nonce: vec![nonce; 16],
             expires_at,
             cited: Vec::new(),
+            network: None,
         }
     }
 

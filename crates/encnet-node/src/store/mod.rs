@@ -39,6 +39,12 @@ pub(crate) enum StoreError {
     /// A delegation the invocation cites was revoked before it committed.
     #[error("a cited delegation is revoked")]
     Revoked,
+    /// The decision's network left `active` before the decision committed.
+    #[error("the network is {}", .0.as_str())]
+    NetworkInactive(NetworkState),
+    /// An audit field is longer than any valid one.
+    #[error("audit field longer than {0} bytes")]
+    Oversized(usize),
     /// A network with this owner and name exists.
     #[error("network already exists")]
     NetworkExists,
@@ -142,6 +148,29 @@ pub(crate) struct AuditDraft {
     pub(crate) outcome: String,
 }
 
+impl AuditDraft {
+    /// Longest value of any field: a network id is at most 346 characters,
+    /// a DID 256 (the UCAN crate's limit), a CID 59.
+    const MAX_FIELD: usize = 512;
+
+    /// Refuses an entry with an oversized field before it joins a batch,
+    /// so one request can never fail the group commit of others (a
+    /// PostgreSQL btree entry must fit in a third of a page).
+    fn check_bounds(&self) -> Result<(), StoreError> {
+        let fields = [
+            &self.network,
+            &self.requester,
+            &self.command,
+            &self.invocation_cid,
+            &self.outcome,
+        ];
+        match fields.iter().all(|f| f.len() <= Self::MAX_FIELD) {
+            true => Ok(()),
+            false => Err(StoreError::Oversized(Self::MAX_FIELD)),
+        }
+    }
+}
+
 /// A nonce to consume: unique per issuer until `expires_at` (Unix seconds),
 /// and only while none of the delegations the invocation cites is revoked.
 #[derive(Debug, Clone)]
@@ -149,8 +178,11 @@ pub(crate) struct NonceClaim {
     pub(crate) issuer: String,
     pub(crate) nonce: Vec<u8>,
     pub(crate) expires_at: i64,
-    /// The CIDs (text) of the delegations the invocation cites.
+    /// The revocation keys of the delegations the invocation cites.
     pub(crate) cited: Vec<String>,
+    /// A network that must still be active when the claim commits (a
+    /// decrypt's), so a revoke that lands after the check still refuses it.
+    pub(crate) network: Option<String>,
 }
 
 /// An allowed invocation: its nonce is consumed and its audit entry written
@@ -300,6 +332,19 @@ impl Store {
         row.map(NetworkRecord::try_from).transpose()
     }
 
+    /// The ids of the networks `owner` owns, in id order.
+    pub(crate) async fn networks_of(&self, owner: &str) -> Result<Vec<String>, StoreError> {
+        let mut reader = self.reader().await?;
+        let rows: Vec<(String,)> = reader
+            .conn()
+            .fetch_all(
+                "SELECT network_id FROM networks WHERE owner_did = $1 ORDER BY network_id",
+                &[Value::Text(owner)],
+            )
+            .await?;
+        Ok(rows.into_iter().map(|(id,)| id).collect())
+    }
+
     /// The network with this id, if any, and its key version `version`
     /// (public key and sealed private key) if that exists and is not
     /// shredded: one statement, so one snapshot and one round trip.
@@ -346,7 +391,35 @@ impl Store {
         }
     }
 
-    /// Row counts of the nonce and audit tables.
+    /// The sizes `/metrics` reports, from what is cheap to know: the chain
+    /// head's sequence, and the nonces held in memory (SQLite) or the
+    /// planner's estimate (PostgreSQL). No scan per scrape.
+    pub(crate) async fn gauges(&self) -> Result<TableSizes, StoreError> {
+        let mut reader = self.reader().await?;
+        let mut conn = reader.conn();
+        let (sql, memory) = match &self.backend {
+            Backend::Sqlite(store) => (
+                "SELECT COALESCE(MAX(seq), 0), 0 FROM audit",
+                Some(store.memory()),
+            ),
+            Backend::Postgres(_) => (
+                "SELECT (SELECT seq FROM audit_head WHERE id = 1), \
+                 (SELECT GREATEST(reltuples, 0)::BIGINT FROM pg_class \
+                  WHERE oid = 'nonces'::regclass)",
+                None,
+            ),
+        };
+        let (audit, nonces): (i64, i64) = conn
+            .fetch_optional(sql, &[])
+            .await?
+            .ok_or_else(|| StoreError::Corrupt("no row for the gauges".to_owned()))?;
+        let nonces = memory.map_or(nonces, |m| i64::try_from(m.held()).unwrap_or(i64::MAX));
+        Ok(TableSizes { nonces, audit })
+    }
+
+    /// Row counts of the nonce and audit tables (a scan each: for tests,
+    /// not for every scrape).
+    #[cfg(test)]
     pub(crate) async fn table_sizes(&self) -> Result<TableSizes, StoreError> {
         let mut reader = self.reader().await?;
         let mut conn = reader.conn();
@@ -360,6 +433,7 @@ impl Store {
 
     /// Appends one audit entry (a denial), group-committed.
     pub(crate) async fn append_audit(&self, draft: AuditDraft) -> Result<AuditRecord, StoreError> {
+        draft.check_bounds()?;
         self.backend.submit(Write::Denied(draft)).await
     }
 
@@ -369,6 +443,7 @@ impl Store {
         &self,
         decision: Decision,
     ) -> Result<AuditRecord, StoreError> {
+        decision.audit.check_bounds()?;
         self.backend.submit(Write::Allowed(decision)).await
     }
 
@@ -384,7 +459,9 @@ impl Store {
                         tx.conn
                             .execute(
                                 "DELETE FROM nonces WHERE expires_at < $1",
-                                &[Value::Int(now)],
+                                &[Value::Int(
+                                    now.saturating_sub(query::SHARED_CLOCK_MARGIN_SECS),
+                                )],
                             )
                             .await
                     })
@@ -564,24 +641,27 @@ impl Store {
         Ok(record)
     }
 
-    /// Records a revocation of delegation `cid`.
+    /// Records a revocation under `key` (a CID, or a CID and the subject
+    /// it is revoked for), with `more_audit` entries beside the decision's
+    /// own (the same decision on the subject's other networks).
     pub(crate) async fn revoke(
         &self,
-        cid: &str,
+        key: &str,
         revoked_by: &str,
         decision: Decision,
+        more_audit: Vec<AuditDraft>,
     ) -> Result<AuditRecord, StoreError> {
-        let (cid, revoked_by) = (cid.to_owned(), revoked_by.to_owned());
+        let (key, revoked_by) = (key.to_owned(), revoked_by.to_owned());
         let invocation_cid = decision.audit.invocation_cid.clone();
         self.transact_decision(decision, move |tx| {
             Box::pin(async move {
-                match tx
-                    .insert_revocation(&cid, &revoked_by, &invocation_cid)
+                if !tx
+                    .insert_revocation(&key, &revoked_by, &invocation_cid)
                     .await?
                 {
-                    true => Ok(()),
-                    false => Err(StoreError::AlreadyRevoked),
+                    return Err(StoreError::AlreadyRevoked);
                 }
+                tx.append_audits(more_audit).await.map(drop)
             })
         })
         .await
@@ -620,6 +700,7 @@ impl Store {
     where
         F: for<'a, 'c> FnOnce(&'a mut Tx<'c>) -> TxFuture<'a, ()> + Send + 'static,
     {
+        decision.audit.check_bounds()?;
         self.transact(move |tx| {
             Box::pin(async move {
                 tx.claim_nonce(&decision.nonce, decision.now).await?;

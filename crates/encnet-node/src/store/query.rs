@@ -6,7 +6,7 @@
 //! PostgreSQL both accept; the few statements that differ are chosen with
 //! [`Conn::pick`].
 
-use std::collections::{BTreeSet, HashSet};
+use std::collections::{BTreeSet, HashMap, HashSet};
 
 use encnet_core::api::{AuditEntry, AuditRecord, KeyBackend, NetworkState, Threshold};
 use sqlx::postgres::{PgConnection, PgRow};
@@ -22,6 +22,12 @@ use crate::clock;
 /// row count is its own prepared statement, cached by the connection.
 const MAX_ROWS: usize = 256;
 
+/// How far the clocks of the processes sharing one PostgreSQL database may
+/// disagree: a nonce is reused or purged only this long after it expired,
+/// so a process whose clock runs slow never honours an invocation whose
+/// nonce another process already forgot.
+pub(super) const SHARED_CLOCK_MARGIN_SECS: i64 = 120;
+
 /// What became of one nonce claim.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(super) enum ClaimOutcome {
@@ -30,6 +36,8 @@ pub(super) enum ClaimOutcome {
     Replay,
     /// The invocation cites a revoked delegation.
     Revoked,
+    /// The decision's network is no longer active.
+    Inactive(NetworkState),
 }
 
 impl ClaimOutcome {
@@ -38,6 +46,7 @@ impl ClaimOutcome {
             Self::Consumed => Ok(()),
             Self::Replay => Err(StoreError::Replay),
             Self::Revoked => Err(StoreError::Revoked),
+            Self::Inactive(state) => Err(StoreError::NetworkInactive(state)),
         }
     }
 }
@@ -279,13 +288,28 @@ impl<'c> Tx<'c> {
         claims: &[&NonceClaim],
         now: i64,
     ) -> Result<Vec<ClaimOutcome>, StoreError> {
+        // Lock the chain head first (PostgreSQL), so a revoke or a
+        // revocation that commits before this batch is seen by the reads
+        // below, and one that commits after it is ordered after it.
+        if self.head.is_none() && !claims.is_empty() {
+            self.head = Some(self.conn.chain_head().await?);
+        }
         let revoked = self.revoked_among(claims).await?;
-        let cites_revoked = |claim: &NonceClaim| claim.cited.iter().any(|c| revoked.contains(c));
+        let inactive = self.inactive_among(claims).await?;
+        let refusal = |claim: &NonceClaim| {
+            if claim.cited.iter().any(|c| revoked.contains(c)) {
+                return Some(ClaimOutcome::Revoked);
+            }
+            let network = claim.network.as_ref()?;
+            inactive
+                .get(network)
+                .map(|state| ClaimOutcome::Inactive(*state))
+        };
         let mut first = HashSet::new();
         let fresh: Vec<&NonceClaim> = claims
             .iter()
             .copied()
-            .filter(|c| !cites_revoked(c))
+            .filter(|c| refusal(c).is_none())
             .filter(|c| first.insert((c.issuer.as_str(), c.nonce.as_slice())))
             .collect();
         let mut consumed = match self.memory {
@@ -294,12 +318,12 @@ impl<'c> Tx<'c> {
         };
         let outcomes: Vec<ClaimOutcome> = claims
             .iter()
-            .map(|c| match cites_revoked(c) {
-                true => ClaimOutcome::Revoked,
-                false if consumed.remove(&(c.issuer.clone(), c.nonce.clone())) => {
+            .map(|c| match refusal(c) {
+                Some(outcome) => outcome,
+                None if consumed.remove(&(c.issuer.clone(), c.nonce.clone())) => {
                     ClaimOutcome::Consumed
                 }
-                false => ClaimOutcome::Replay,
+                None => ClaimOutcome::Replay,
             })
             .collect();
         Ok(outcomes)
@@ -334,6 +358,7 @@ impl<'c> Tx<'c> {
                 nonce: claim.nonce.clone(),
                 expires_at: claim.expires_at,
                 cited: Vec::new(),
+                network: None,
             });
         }
         Ok(consumed)
@@ -357,7 +382,9 @@ impl<'c> Tx<'c> {
                  WHERE nonces.expires_at < $1 RETURNING issuer, nonce",
                 values_clause(chunk.len(), 3, 2)
             );
-            let mut params = vec![Value::Int(now)];
+            // Other processes' clocks may lag this one's: a row is free
+            // only once it expired by every clock within the margin.
+            let mut params = vec![Value::Int(now.saturating_sub(SHARED_CLOCK_MARGIN_SECS))];
             params.extend(claim_params(chunk));
             consumed.extend(
                 self.conn
@@ -389,6 +416,33 @@ impl<'c> Tx<'c> {
             revoked.extend(rows.into_iter().map(|(cid,)| cid));
         }
         Ok(revoked)
+    }
+
+    /// The networks named by `claims` that are not active now, read in the
+    /// committing transaction after it locked the chain head.
+    async fn inactive_among(
+        &mut self,
+        claims: &[&NonceClaim],
+    ) -> Result<HashMap<String, NetworkState>, StoreError> {
+        let named: BTreeSet<&str> = claims.iter().filter_map(|c| c.network.as_deref()).collect();
+        let named: Vec<&str> = named.into_iter().collect();
+        let mut inactive = HashMap::new();
+        for chunk in named.chunks(MAX_ROWS) {
+            let sql = format!(
+                "SELECT network_id, state FROM networks WHERE network_id IN ({})",
+                values_list(chunk.len(), 1)
+            );
+            let params: Vec<Value> = chunk.iter().map(|id| Value::Text(id)).collect();
+            let rows: Vec<(String, String)> = self.conn.fetch_all(&sql, &params).await?;
+            for (id, state) in rows {
+                let state = NetworkState::parse(&state)
+                    .ok_or_else(|| StoreError::Corrupt(format!("network state {state:?}")))?;
+                if state != NetworkState::Active {
+                    inactive.insert(id, state);
+                }
+            }
+        }
+        Ok(inactive)
     }
 
     /// Links one entry to the chain head and inserts it.

@@ -10,7 +10,8 @@ use encnet_core::InlineEnvelope;
 use encnet_ucan::Did;
 
 use crate::cmd::client::{
-    block_on, chain_text, client, now, parse_duration, read_chain, read_input, write_output, KeyArg,
+    block_on, chain_text, client, now, parse_duration, read_chain, read_input, write_output, Input,
+    KeyArg,
 };
 use crate::cmd::network::owner_of;
 use crate::error::CliError;
@@ -26,9 +27,9 @@ pub(crate) struct DelegateArgs {
     /// The network the right is limited to.
     #[arg(long, value_name = "NETWORK_ID")]
     network: String,
-    /// What to delegate: decrypt, rotate, retire, revoke, restore, destroy,
-    /// audit, network (every administrative command), or a UCAN command
-    /// path such as /encryption/decrypt.
+    /// What to delegate: decrypt, rotate, retire, revoke, audit, network
+    /// (every delegable administrative command), or a UCAN command path such
+    /// as /encryption/decrypt. Restore and destroy are the owner's alone.
     #[arg(long, value_name = "COMMAND", default_value = "decrypt")]
     command: String,
     /// Lifetime: a number and a unit, s, m, h, d or w (e.g. 90m, 24h, 7d).
@@ -73,9 +74,10 @@ pub(crate) fn run(args: DelegateArgs) -> Result<ExitCode, CliError> {
         .only
         .iter()
         .map(|path| {
-            let envelope = InlineEnvelope::from_json(&read_input(Some(path))?).map_err(|e| {
-                CliError::Usage(format!("{}: not an encnet envelope: {e}", path.display()))
-            })?;
+            let envelope = InlineEnvelope::from_json(&read_input(Some(path), Input::Envelope)?)
+                .map_err(|e| {
+                    CliError::Usage(format!("{}: not an encnet envelope: {e}", path.display()))
+                })?;
             if envelope.network_id.to_string() != args.network {
                 return Err(CliError::Usage(format!(
                     "{}: the envelope belongs to another network ({})",
@@ -131,8 +133,11 @@ pub(crate) fn revoke(args: RevokeArgs, node: &str) -> Result<ExitCode, CliError>
 fn command_path(name: &str) -> Result<String, CliError> {
     let path = match name {
         "decrypt" => "/encryption/decrypt",
-        "rotate" | "retire" | "revoke" | "restore" | "destroy" => {
-            return Ok(format!("/encryption/network/{name}"))
+        "rotate" | "retire" | "revoke" => return Ok(format!("/encryption/network/{name}")),
+        "restore" | "destroy" => {
+            return Err(CliError::Usage(format!(
+                "--command {name}: only the network owner may {name}, so it cannot be delegated"
+            )))
         }
         "audit" => "/encryption/audit/read",
         "network" => "/encryption/network",

@@ -1,0 +1,317 @@
+//! Findings of the outside review (issue 21), each refused or bounded now:
+//! suite aliases, owner-only lifecycle commands, clock skew, nonce length,
+//! what strangers may write, audit pages, where a revocation is audited,
+//! and one request poisoning a group commit.
+
+mod common;
+
+use common::*;
+use encnet_ucan::{Ed25519Signer, InvocationBuilder, Ipld};
+use serde_json::json;
+
+/// An owner's network and a delegate holding every administrative command.
+struct Admin {
+    node: TestNode,
+    owner: Owner,
+    network: String,
+    delegate: Ed25519Signer,
+    proof: encnet_ucan::Signed<encnet_ucan::Delegation>,
+}
+
+impl Admin {
+    async fn new(backend: Backend) -> Self {
+        let node = TestNode::start(backend).await;
+        let owner = Owner::new();
+        let network = create_network(&node, &owner, "ops", "v2").await.network_id;
+        let delegate_key = Ed25519Signer::generate();
+        let proof = delegate(
+            &owner.signer,
+            &delegate_key.did(),
+            &owner.did(),
+            "/encryption/network",
+            json!([]),
+        );
+        Self {
+            node,
+            owner,
+            network,
+            delegate: delegate_key,
+            proof,
+        }
+    }
+
+    /// `verb` on the network, by the owner or by the delegate with its proof.
+    async fn command(&self, verb: &str, by_owner: bool) -> (u16, serde_json::Value) {
+        let proofs = if by_owner {
+            Vec::new()
+        } else {
+            vec![self.proof.clone()]
+        };
+        let signer = if by_owner {
+            &self.owner.signer
+        } else {
+            &self.delegate
+        };
+        let inv = invoke(
+            signer,
+            &self.owner.did(),
+            &self.node.did,
+            &format!("/encryption/network/{verb}"),
+            args(vec![("network", text(&self.network))]),
+            &proofs,
+        );
+        let path = format!("/v1/networks/{}/{verb}", self.network);
+        self.node.post(&path, Some(&container(&inv, &proofs))).await
+    }
+}
+
+async fn restore_and_destroy_are_the_owners_alone(backend: Backend) {
+    let a = Admin::new(backend).await;
+    let (status, _) = a.command("revoke", false).await;
+    assert_eq!(status, 200, "revoke stays delegable");
+    for verb in ["restore", "destroy"] {
+        let (status, body) = a.command(verb, false).await;
+        assert_eq!(
+            (status, body["code"].as_str()),
+            (403, Some("owner_only")),
+            "{verb}"
+        );
+    }
+    let (status, body) = a.command("restore", true).await;
+    assert_eq!((status, body["state"].as_str()), (200, Some("active")));
+}
+
+async fn suite_aliases_in_signed_args_are_refused(backend: Backend) {
+    let node = TestNode::start(backend).await;
+    let owner = Owner::new();
+    // create: the alias is a bad request; the wire name works.
+    let inv = invoke(
+        &owner.signer,
+        &owner.did(),
+        &node.did,
+        "/encryption/network/create",
+        args(vec![("name", text("n")), ("alg", text("v1"))]),
+        &[],
+    );
+    let (status, body) = node.post("/v1/networks", Some(&container(&inv, &[]))).await;
+    assert_eq!((status, body["code"].as_str()), (400, Some("bad_request")));
+    // decrypt: `alg = "v2"` would slip past a policy on `.alg`.
+    let descriptor = create_network(&node, &owner, "n", "v2").await;
+    let envelope = encrypt(&descriptor, b"x");
+    let mut request = DecryptRequest::new(&envelope);
+    request.args.insert("alg".into(), text("v2"));
+    let holder = Ed25519Signer::generate();
+    let proof = delegate(
+        &owner.signer,
+        &holder.did(),
+        &owner.did(),
+        DECRYPT,
+        json!([["!=", ".alg", "x25519-hkdf-sha256-aes256gcm/v2"]]),
+    );
+    let proofs = [proof];
+    let inv = invoke(
+        &holder,
+        &owner.did(),
+        &node.did,
+        DECRYPT,
+        request.args,
+        &proofs,
+    );
+    let path = format!("/v1/networks/{}/decrypt", descriptor.network_id);
+    let (status, body) = node.post(&path, Some(&container(&inv, &proofs))).await;
+    assert_eq!((status, body["code"].as_str()), (400, Some("bad_request")));
+}
+
+/// An owner's rotate invocation with this `exp` and nonce.
+fn rotate_with(node: &TestNode, owner: &Owner, network: &str, exp: i64, nonce: Vec<u8>) -> String {
+    let inv = InvocationBuilder::new(
+        &owner.signer,
+        owner.did(),
+        cmd("/encryption/network/rotate"),
+    )
+    .audience(node.did.clone())
+    .args(args(vec![("network", text(network))]))
+    .expiration(exp)
+    .nonce(nonce)
+    .sign()
+    .expect("signs");
+    container(&inv, &[])
+}
+
+async fn lifetime_allows_clock_skew_and_nonces_are_bounded(backend: Backend) {
+    let node = TestNode::start(backend).await;
+    let owner = Owner::new();
+    let id = create_network(&node, &owner, "skew", "v2").await.network_id;
+    let path = format!("/v1/networks/{id}/rotate");
+    // A client 2 s ahead: exp = now + 302 is within TTL + skew.
+    let header = rotate_with(&node, &owner, &id, now() + 302, vec![1; 16]);
+    assert_eq!(node.post(&path, Some(&header)).await.0, 200);
+    let header = rotate_with(&node, &owner, &id, now() + 400, vec![2; 16]);
+    let (status, body) = node.post(&path, Some(&header)).await;
+    assert_eq!((status, body["code"].as_str()), (403, Some("ttl_exceeded")));
+    // Nonces of 12 to 64 bytes.
+    let header = rotate_with(&node, &owner, &id, now() + 60, vec![3; 64]);
+    assert_eq!(node.post(&path, Some(&header)).await.0, 200);
+    let header = rotate_with(&node, &owner, &id, now() + 60, vec![4; 65]);
+    let (status, body) = node.post(&path, Some(&header)).await;
+    assert_eq!((status, body["code"].as_str()), (400, Some("bad_request")));
+}
+
+async fn strangers_write_nothing_durable(backend: Backend) {
+    let node = TestNode::start(backend).await;
+    let owner = Owner::new();
+    create_network(&node, &owner, "quiet", "v2").await;
+    let before = node.audit_outcomes().await;
+    let long = format!("/v1/networks/{}/decrypt", "x".repeat(4000));
+    let bad_signature = {
+        let inv = invoke(
+            &owner.signer,
+            &owner.did(),
+            &node.did,
+            DECRYPT,
+            args(vec![]),
+            &[],
+        );
+        let mut bytes = inv.bytes.clone();
+        bytes[5] ^= 1;
+        encnet_ucan::Container::new(vec![bytes]).to_header()
+    };
+    for _ in 0..20 {
+        assert_eq!(node.post(&long, None).await.0, 401);
+        assert_eq!(node.post(&long, Some("junk")).await.0, 400);
+        assert_eq!(node.post(&long, Some(&bad_signature)).await.0, 401);
+    }
+    assert_eq!(node.audit_outcomes().await, before, "nothing audited");
+    let metrics = reqwest::get(format!("{}/metrics", node.url))
+        .await
+        .expect("metrics")
+        .text()
+        .await
+        .expect("text");
+    assert!(
+        metrics.contains("encnet_denied_total{code=\"missing_authorization\"}"),
+        "{metrics}"
+    );
+    // A signed request on a path that is no network id: audited with no network.
+    let stranger = Ed25519Signer::generate();
+    let inv = invoke(
+        &stranger,
+        &stranger.did(),
+        &node.did,
+        DECRYPT,
+        args(vec![("network", text("x"))]),
+        &[],
+    );
+    node.post(&long, Some(&container(&inv, &[]))).await;
+    let db = node.db().await;
+    let networks = db.strings("SELECT network FROM audit ORDER BY seq").await;
+    db.close().await;
+    assert_eq!(networks.last().map(String::as_str), Some(""));
+}
+
+async fn an_audit_page_past_the_end_is_a_bad_request(backend: Backend) {
+    let node = TestNode::start(backend).await;
+    let owner = Owner::new();
+    let id = create_network(&node, &owner, "pages", "v2")
+        .await
+        .network_id;
+    let inv = invoke(
+        &owner.signer,
+        &owner.did(),
+        &node.did,
+        "/encryption/audit/read",
+        args(vec![
+            ("network", text(&id)),
+            ("after", Ipld::Integer(i128::from(i64::MAX) + 1)),
+        ]),
+        &[],
+    );
+    let (status, body) = node
+        .get(
+            &format!("/v1/networks/{id}/audit"),
+            Some(&container(&inv, &[])),
+        )
+        .await;
+    assert_eq!((status, body["code"].as_str()), (400, Some("bad_request")));
+    assert_eq!(
+        node.audit_outcomes().await,
+        ["allowed", "denied:bad_request"],
+        "no allowed read was committed"
+    );
+}
+
+async fn a_revocation_is_audited_on_the_subjects_networks(backend: Backend) {
+    let node = TestNode::start(backend).await;
+    let owner = Owner::new();
+    let first = create_network(&node, &owner, "one", "v2").await.network_id;
+    let second = create_network(&node, &owner, "two", "v2").await.network_id;
+    let bob = Ed25519Signer::generate();
+    let target = delegate(&owner.signer, &bob.did(), &owner.did(), DECRYPT, json!([]));
+    let inv = invoke(
+        &owner.signer,
+        &owner.did(),
+        &node.did,
+        "/ucan/revoke",
+        args(vec![("revoke", Ipld::Link(target.cid))]),
+        &[],
+    );
+    let (status, body) = node
+        .post("/v1/revocations", Some(&container(&inv, &[target])))
+        .await;
+    assert_eq!(status, 200, "{body}");
+    let db = node.db().await;
+    let rows = db
+        .strings("SELECT network || ' ' || command FROM audit WHERE command = '/ucan/revoke' ORDER BY network")
+        .await;
+    db.close().await;
+    assert_eq!(
+        rows,
+        [
+            format!("{first} /ucan/revoke"),
+            format!("{second} /ucan/revoke")
+        ]
+    );
+}
+
+async fn a_poisoned_request_does_not_fail_its_batch(backend: Backend) {
+    let node = std::sync::Arc::new(TestNode::start(backend).await);
+    let owner = std::sync::Arc::new(Owner::new());
+    let descriptor = create_network(&node, &owner, "batch", "v2").await;
+    let envelope = std::sync::Arc::new(encrypt(&descriptor, b"honest"));
+    let poisoned = format!("/v1/networks/{}/decrypt", "p".repeat(3000));
+    let mut tasks = Vec::new();
+    for i in 0..40 {
+        let (node, owner, envelope) = (node.clone(), owner.clone(), envelope.clone());
+        let poisoned = poisoned.clone();
+        tasks.push(tokio::spawn(async move {
+            if i % 4 == 0 {
+                return node.post(&poisoned, None).await.0 == 401;
+            }
+            let request = DecryptRequest::new(&envelope);
+            let inv = invoke(
+                &owner.signer,
+                &owner.did(),
+                &node.did,
+                DECRYPT,
+                request.args.clone(),
+                &[],
+            );
+            let path = format!("/v1/networks/{}/decrypt", envelope.network_id);
+            let (status, body) = node.post(&path, Some(&container(&inv, &[]))).await;
+            status == 200 && open_answer(&node.did, &body, &request, &envelope) == b"honest"
+        }));
+    }
+    for task in tasks {
+        assert!(task.await.expect("task"), "a request was failed by another");
+    }
+}
+
+store_tests!(
+    restore_and_destroy_are_the_owners_alone,
+    suite_aliases_in_signed_args_are_refused,
+    lifetime_allows_clock_skew_and_nonces_are_bounded,
+    strangers_write_nothing_durable,
+    an_audit_page_past_the_end_is_a_bad_request,
+    a_revocation_is_audited_on_the_subjects_networks,
+    a_poisoned_request_does_not_fail_its_batch,
+);
