@@ -17,8 +17,10 @@ const P384_PUB: u64 = 0x1201;
 const P521_PUB: u64 = 0x1202;
 const RSA_PUB: u64 = 0x1205;
 
-/// Longest DID accepted; did:key DIDs are far shorter, RSA ones ~800 bytes.
-const MAX_DID_LEN: usize = 2048;
+/// Longest DID accepted (bytes), checked before any decoding: an Ed25519
+/// `did:key` is 56, a P-256 one 57, a `did:pkh:eip155` about 60; an RSA
+/// `did:key` (~800) is refused, encnet cannot verify it anyway.
+pub const MAX_DID_LEN: usize = 256;
 
 /// A syntactically valid DID (`did:<method>:<id>`). A `did:key` must also
 /// carry a well-formed multicodec key; whether its type is supported is only
@@ -76,6 +78,14 @@ impl Did {
         )))
     }
 
+    /// Verifies a signature made by this DID's key over `msg` in the key
+    /// type's own form (Ed25519: 64 bytes), for statements signed outside a
+    /// UCAN token, such as an owner's attestation of a network key.
+    pub fn verify_signature(&self, msg: &[u8], signature: &[u8]) -> Result<(), UcanError> {
+        let key = self.public_key()?;
+        key.verify(&VarsigHeader::new(key.algorithm()), msg, signature)
+    }
+
     /// The public key this DID resolves to. Only Ed25519 `did:key`s resolve
     /// today; every other key type is [`UcanError::UnsupportedAlgorithm`].
     pub fn public_key(&self) -> Result<PublicKey, UcanError> {
@@ -98,10 +108,10 @@ impl FromStr for Did {
     type Err = UcanError;
 
     fn from_str(s: &str) -> Result<Self, UcanError> {
-        let bad = |why: &str| UcanError::malformed(format!("DID {s:?}: {why}"));
         if s.len() > MAX_DID_LEN {
-            return Err(bad("too long"));
+            return Err(UcanError::DidTooLong { max: MAX_DID_LEN });
         }
+        let bad = |why: &str| UcanError::malformed(format!("DID {s:?}: {why}"));
         let rest = s
             .strip_prefix("did:")
             .ok_or_else(|| bad("must start with did:"))?;
@@ -148,24 +158,16 @@ fn decode_key(id: &str) -> Result<(u64, Vec<u8>), UcanError> {
         return Err(bad("not base58btc"));
     }
     let (_, bytes) = multibase::decode(id).map_err(|_| bad("not base58btc"))?;
-    let (codec, len) = read_varint(&bytes).ok_or_else(|| bad("bad multicodec"))?;
-    let raw = bytes.get(len..).unwrap_or_default().to_vec();
+    // Only the minimal varint: `ed 81 00` would be a second DID for the key
+    // `ed 01` names (base58btc itself has one spelling per byte string).
+    let (codec, raw) = unsigned_varint::decode::u64(&bytes).map_err(|e| match e {
+        unsigned_varint::decode::Error::NotMinimal => UcanError::NonCanonical,
+        _ => bad("bad multicodec"),
+    })?;
     if codec == RSA_PUB && raw.is_empty() {
         return Err(bad("empty key"));
     }
-    Ok((codec, raw))
-}
-
-/// Unsigned LEB128, at most 9 bytes (multiformats' limit).
-fn read_varint(bytes: &[u8]) -> Option<(u64, usize)> {
-    let mut value = 0u64;
-    for (i, b) in bytes.iter().enumerate().take(9) {
-        value |= u64::from(b & 0x7f) << (7 * i);
-        if b & 0x80 == 0 {
-            return Some((value, i + 1));
-        }
-    }
-    None
+    Ok((codec, raw.to_vec()))
 }
 
 /// A public key a DID resolves to (UCAN decision 1: one variant per key

@@ -50,9 +50,10 @@ pub enum UcanError {
     /// Input does not have the expected structure or field types.
     #[error("malformed: {0}")]
     Malformed(String),
-    /// Input is CBOR but not canonical DAG-CBOR (it would not re-encode to
-    /// the same bytes).
-    #[error("non-canonical DAG-CBOR")]
+    /// Input is not in its one canonical encoding: CBOR that would not
+    /// re-encode to the same bytes, or a `did:key` whose multicodec varint
+    /// is not minimal.
+    #[error("non-canonical encoding")]
     NonCanonical,
     /// The type tag is neither a delegation nor an invocation tag of a
     /// supported version.
@@ -71,6 +72,12 @@ pub enum UcanError {
     #[error("container holds more than {max} tokens")]
     TooManyTokens {
         /// The caller's limit.
+        max: usize,
+    },
+    /// A DID is longer than [`crate::did::MAX_DID_LEN`].
+    #[error("DID longer than {max} bytes")]
+    DidTooLong {
+        /// The limit.
         max: usize,
     },
 }
@@ -97,6 +104,7 @@ impl UcanError {
             Self::InvalidPolicy(_) => "InvalidPolicy",
             Self::InvalidContainer(_) => "InvalidContainer",
             Self::TooManyTokens { .. } => "TooManyTokens",
+            Self::DidTooLong { .. } => "DidTooLong",
         }
     }
 
