@@ -1,20 +1,51 @@
 //! UCAN containers (`ucan-wg/container` v0.1.0): `{"ctn-v1": [token…]}`,
 //! optionally gzipped and base64-encoded, behind one header byte.
 
+use std::cell::Cell;
+use std::fmt;
 use std::io::{Read as _, Write as _};
 
 use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
 use base64::Engine as _;
 use ipld_core::ipld::Ipld;
+use serde::de::{self, DeserializeSeed, MapAccess, SeqAccess, Visitor};
 
 use crate::chain::ProofStore;
 use crate::envelope::{Envelope, Signed, TokenKind};
 use crate::error::UcanError;
 use crate::invocation::Invocation;
 
-/// Largest decoded (and decompressed) container accepted: bounds memory
-/// and gzip bombs.
+/// Default bound on a container's decoded (and decompressed) size, used by
+/// [`Container::from_header`] and [`Container::from_bytes`]. Generous; a
+/// server should pass its own, near its header limit, through
+/// [`ContainerLimits`].
 pub const MAX_CONTAINER_BYTES: usize = 1 << 20;
+
+/// Bytes inflated per read while decompressing; the output grows by at
+/// most this much past what has been checked.
+const INFLATE_CHUNK: usize = 8 * 1024;
+
+/// The caller's bounds on a container read from untrusted input.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ContainerLimits {
+    /// Most tokens; checked from the token array's head, before any token
+    /// is copied ([`UcanError::TooManyTokens`]).
+    pub max_tokens: usize,
+    /// Most bytes of CBOR once base64 is decoded and gzip inflated;
+    /// inflation stops as soon as it is passed
+    /// ([`UcanError::ContainerTooLarge`]).
+    pub max_decoded_bytes: usize,
+}
+
+impl ContainerLimits {
+    /// `max_tokens` tokens within the default [`MAX_CONTAINER_BYTES`].
+    pub fn new(max_tokens: usize) -> Self {
+        Self {
+            max_tokens,
+            max_decoded_bytes: MAX_CONTAINER_BYTES,
+        }
+    }
+}
 
 const KEY: &str = "ctn-v1";
 
@@ -82,18 +113,34 @@ impl Container {
     }
 
     /// Reads a container in any of the six forms (e.g. an HTTP bearer
-    /// value), holding at most `max_tokens` tokens.
+    /// value), holding at most `max_tokens` tokens and decoding to at most
+    /// [`MAX_CONTAINER_BYTES`].
     pub fn from_header(value: &str, max_tokens: usize) -> Result<Self, UcanError> {
-        Self::from_bytes(value.trim().as_bytes(), max_tokens)
+        Self::from_header_limited(value, ContainerLimits::new(max_tokens))
     }
 
-    /// Reads a serialised container (header byte first) in any form.
+    /// [`Container::from_header`] within the caller's `limits`.
+    pub fn from_header_limited(value: &str, limits: ContainerLimits) -> Result<Self, UcanError> {
+        Self::from_bytes_limited(value.trim().as_bytes(), limits)
+    }
+
+    /// Reads a serialised container (header byte first) in any form,
+    /// holding at most `max_tokens` tokens and decoding to at most
+    /// [`MAX_CONTAINER_BYTES`].
     pub fn from_bytes(bytes: &[u8], max_tokens: usize) -> Result<Self, UcanError> {
+        Self::from_bytes_limited(bytes, ContainerLimits::new(max_tokens))
+    }
+
+    /// [`Container::from_bytes`] within the caller's `limits`.
+    pub fn from_bytes_limited(bytes: &[u8], limits: ContainerLimits) -> Result<Self, UcanError> {
         let bad = |msg: &str| UcanError::InvalidContainer(msg.to_owned());
+        let max = limits.max_decoded_bytes;
         let (&header, body) = bytes.split_first().ok_or_else(|| bad("empty"))?;
         let form = Form::from_header(header).ok_or_else(|| bad("unknown header byte"))?;
-        if body.len() > MAX_CONTAINER_BYTES * 2 {
-            return Err(bad("too large"));
+        // Base64 takes 4 bytes per 3 and gzip adds a little framing, so a
+        // body over twice the limit cannot decode within it.
+        if body.len() > max.saturating_mul(2) {
+            return Err(UcanError::ContainerTooLarge { max });
         }
         let decoded = match form {
             Form::Raw | Form::RawGzip => body.to_vec(),
@@ -105,35 +152,30 @@ impl Container {
                 .map_err(|_| bad("bad base64url"))?,
         };
         let cbor = if form.gzip() {
-            gunzip(&decoded)?
+            gunzip(&decoded, max)?
         } else {
             decoded
         };
-        if cbor.len() > MAX_CONTAINER_BYTES {
-            return Err(bad("too large"));
+        if cbor.len() > max {
+            return Err(UcanError::ContainerTooLarge { max });
         }
-        Self::from_cbor(&cbor, max_tokens)
+        Self::from_cbor(&cbor, limits.max_tokens)
     }
 
     fn from_cbor(cbor: &[u8], max_tokens: usize) -> Result<Self, UcanError> {
-        let bad = |msg: &str| UcanError::InvalidContainer(msg.to_owned());
-        let Ipld::Map(mut map) = crate::cbor::decode(cbor)? else {
-            return Err(bad("not a map"));
-        };
-        let (Some(Ipld::List(items)), true) = (map.remove(KEY), map.is_empty()) else {
-            return Err(bad("expected exactly the key ctn-v1 holding a list"));
-        };
-        if items.len() > max_tokens {
-            return Err(UcanError::TooManyTokens { max: max_tokens });
+        let over = Cell::new(false);
+        let mut de = serde_ipld_dagcbor::de::Deserializer::from_slice(cbor);
+        let read = Body {
+            max_tokens,
+            over: &over,
         }
-        let tokens = items
-            .into_iter()
-            .map(|item| match item {
-                Ipld::Bytes(token) => Ok(token),
-                _ => Err(bad("a token is not bytes")),
-            })
-            .collect::<Result<_, _>>()?;
-        Ok(Self { tokens })
+        .deserialize(&mut de)
+        .and_then(|tokens| de.end().map(|()| tokens));
+        match read {
+            Ok(tokens) => Ok(Self { tokens }),
+            Err(_) if over.get() => Err(UcanError::TooManyTokens { max: max_tokens }),
+            Err(e) => Err(UcanError::InvalidContainer(e.to_string())),
+        }
     }
 
     /// Writes the container in form `B` (base64 standard, padded, no
@@ -191,14 +233,129 @@ impl Container {
     }
 }
 
-fn gunzip(data: &[u8]) -> Result<Vec<u8>, UcanError> {
+/// Inflates at most `max` bytes into a buffer whose capacity never passes
+/// `max`, so a gzip bomb costs `max` bytes and the work to inflate them.
+fn gunzip(data: &[u8], max: usize) -> Result<Vec<u8>, UcanError> {
+    let mut decoder = flate2::read::GzDecoder::new(data);
     let mut out = Vec::new();
-    let limit = MAX_CONTAINER_BYTES as u64 + 1;
-    flate2::read::GzDecoder::new(data)
-        .take(limit)
-        .read_to_end(&mut out)
-        .map_err(|_| UcanError::InvalidContainer("bad gzip".to_owned()))?;
-    Ok(out)
+    let mut chunk = [0u8; INFLATE_CHUNK];
+    loop {
+        let n = decoder
+            .read(&mut chunk)
+            .map_err(|_| UcanError::InvalidContainer("bad gzip".to_owned()))?;
+        let read = chunk.get(..n).unwrap_or_default();
+        if read.is_empty() {
+            return Ok(out);
+        }
+        let len = out.len() + read.len();
+        if len > max {
+            return Err(UcanError::ContainerTooLarge { max });
+        }
+        // Amortised doubling, capped at the limit.
+        let target = out.len().saturating_mul(2).max(len).min(max);
+        out.reserve_exact(target - out.len());
+        out.extend_from_slice(read);
+    }
+}
+
+/// `{"ctn-v1": [bytes…]}` read lazily: the token count is refused from the
+/// array's head, before any token is copied; `over` records that refusal.
+struct Body<'a> {
+    max_tokens: usize,
+    over: &'a Cell<bool>,
+}
+
+impl<'de> DeserializeSeed<'de> for Body<'_> {
+    type Value = Vec<Vec<u8>>;
+
+    fn deserialize<D: de::Deserializer<'de>>(self, d: D) -> Result<Self::Value, D::Error> {
+        d.deserialize_map(self)
+    }
+}
+
+impl<'de> Visitor<'de> for Body<'_> {
+    type Value = Vec<Vec<u8>>;
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("a map of exactly the key ctn-v1")
+    }
+
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
+        let key = match map.size_hint() {
+            Some(1) => map.next_key::<String>()?,
+            _ => None,
+        };
+        if key.as_deref() != Some(KEY) {
+            return Err(de::Error::custom("expected exactly the key ctn-v1"));
+        }
+        map.next_value_seed(Tokens(self))
+    }
+}
+
+/// The token list of a [`Body`].
+struct Tokens<'a>(Body<'a>);
+
+impl<'de> DeserializeSeed<'de> for Tokens<'_> {
+    type Value = Vec<Vec<u8>>;
+
+    fn deserialize<D: de::Deserializer<'de>>(self, d: D) -> Result<Self::Value, D::Error> {
+        d.deserialize_seq(self)
+    }
+}
+
+impl<'de> Visitor<'de> for Tokens<'_> {
+    type Value = Vec<Vec<u8>>;
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("a list of tokens")
+    }
+
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Self::Value, A::Error> {
+        let max = self.0.max_tokens;
+        let too_many = || {
+            self.0.over.set(true);
+            de::Error::custom("too many tokens")
+        };
+        let count = seq.size_hint().unwrap_or(0);
+        if count > max {
+            return Err(too_many());
+        }
+        let mut tokens = Vec::with_capacity(count);
+        while let Some(Token(token)) = seq.next_element()? {
+            if tokens.len() == max {
+                return Err(too_many());
+            }
+            tokens.push(token);
+        }
+        Ok(tokens)
+    }
+}
+
+/// One token: a CBOR byte string, nothing else.
+struct Token(Vec<u8>);
+
+impl<'de> de::Deserialize<'de> for Token {
+    fn deserialize<D: de::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        d.deserialize_bytes(TokenVisitor)
+    }
+}
+
+struct TokenVisitor;
+
+impl Visitor<'_> for TokenVisitor {
+    type Value = Token;
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("a token as bytes")
+    }
+
+    fn visit_bytes<E: de::Error>(self, v: &[u8]) -> Result<Token, E> {
+        Ok(Token(v.to_vec()))
+    }
+
+    fn visit_byte_buf<E: de::Error>(self, v: Vec<u8>) -> Result<Token, E> {
+        Ok(Token(v))
+    }
 }
 
 fn gzip(data: &[u8]) -> Vec<u8> {
@@ -206,4 +363,21 @@ fn gzip(data: &[u8]) -> Vec<u8> {
     // Writing to a Vec cannot fail.
     let _ = encoder.write_all(data);
     encoder.finish().unwrap_or_default()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn inflation_never_grows_past_the_limit() {
+        let max = 100_000;
+        let out = gunzip(&gzip(&vec![0; max]), max).unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(out.len(), max);
+        assert!(out.capacity() <= max, "{}", out.capacity());
+        assert_eq!(
+            gunzip(&gzip(&vec![0; max + 1]), max),
+            Err(UcanError::ContainerTooLarge { max })
+        );
+    }
 }

@@ -74,6 +74,13 @@ pub enum UcanError {
         /// The caller's limit.
         max: usize,
     },
+    /// A container decodes (or inflates) to more bytes than the caller
+    /// allows.
+    #[error("container larger than {max} bytes once decoded")]
+    ContainerTooLarge {
+        /// The caller's limit.
+        max: usize,
+    },
     /// A DID is longer than [`crate::did::MAX_DID_LEN`].
     #[error("DID longer than {max} bytes")]
     DidTooLong {
@@ -104,6 +111,7 @@ impl UcanError {
             Self::InvalidPolicy(_) => "InvalidPolicy",
             Self::InvalidContainer(_) => "InvalidContainer",
             Self::TooManyTokens { .. } => "TooManyTokens",
+            Self::ContainerTooLarge { .. } => "ContainerTooLarge",
             Self::DidTooLong { .. } => "DidTooLong",
         }
     }

@@ -34,7 +34,7 @@ pub use ipld_core::ipld::Ipld;
 
 pub use chain::{DelegationCache, ProofOrder, ProofStore, ValidatedChain};
 pub use command::Command;
-pub use container::Container;
+pub use container::{Container, ContainerLimits};
 pub use delegation::{Delegation, DelegationBuilder};
 pub use did::{Did, Ed25519Signer, PublicKey, Signer};
 pub use envelope::{Signed, TokenKind};
