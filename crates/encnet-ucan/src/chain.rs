@@ -10,6 +10,7 @@ use crate::did::Did;
 use crate::envelope::Signed;
 use crate::error::UcanError;
 use crate::invocation::Invocation;
+use crate::policy::EvalBudget;
 use crate::revocation::RevocationLookup;
 use crate::time;
 
@@ -173,13 +174,30 @@ pub fn validate_proofs(
     validate_proofs_cached(inv, proofs, now, revocations, &DelegationCache::new(0))
 }
 
-/// [`validate_proofs`], reusing signature verifications from `cache`.
+/// [`validate_proofs`], reusing signature verifications from `cache`. The
+/// chain's policies share one [`EvalBudget`] of [`EVAL_BUDGET`] steps.
+///
+/// [`EVAL_BUDGET`]: crate::policy::EVAL_BUDGET
 pub fn validate_proofs_cached(
     inv: &Signed<Invocation>,
     proofs: &ProofStore,
     now: i64,
     revocations: &dyn RevocationLookup,
     cache: &DelegationCache,
+) -> Result<ValidatedChain, UcanError> {
+    let budget = &mut EvalBudget::default();
+    validate_proofs_within(inv, proofs, now, revocations, cache, budget)
+}
+
+/// [`validate_proofs_cached`], evaluating every policy of the chain from
+/// the one `budget` ([`UcanError::PolicyBudgetExceeded`] when it runs out).
+pub fn validate_proofs_within(
+    inv: &Signed<Invocation>,
+    proofs: &ProofStore,
+    now: i64,
+    revocations: &dyn RevocationLookup,
+    cache: &DelegationCache,
+    budget: &mut EvalBudget,
 ) -> Result<ValidatedChain, UcanError> {
     let inv = &inv.payload;
     // Step 3: without proofs only the subject itself may invoke.
@@ -223,12 +241,16 @@ pub fn validate_proofs_cached(
     if order == ProofOrder::LeafFirst {
         delegations.reverse();
     }
-    check_chain(inv, &delegations)?;
+    check_chain(inv, &delegations, budget)?;
     Ok(ValidatedChain { delegations, order })
 }
 
 /// Steps 5–9 over delegations in root-first order.
-fn check_chain(inv: &Invocation, chain: &[Signed<Delegation>]) -> Result<(), UcanError> {
+fn check_chain(
+    inv: &Invocation,
+    chain: &[Signed<Delegation>],
+    budget: &mut EvalBudget,
+) -> Result<(), UcanError> {
     let Some(root) = chain.first() else {
         return Err(UcanError::InvalidClaim("empty chain"));
     };
@@ -274,10 +296,12 @@ fn check_chain(inv: &Invocation, chain: &[Signed<Delegation>]) -> Result<(), Uca
     {
         return Err(UcanError::CommandMismatch);
     }
-    // Step 9: every policy holds on the arguments.
+    // Step 9: every policy holds on the arguments, all from one budget.
     let args = inv.args_ipld();
-    if !chain.iter().all(|d| d.payload.pol.eval(&args)) {
-        return Err(UcanError::MatchError);
+    for delegation in chain {
+        if !delegation.payload.pol.eval_within(&args, budget)? {
+            return Err(UcanError::MatchError);
+        }
     }
     Ok(())
 }

@@ -65,6 +65,27 @@ pub enum UcanError {
     /// A policy is not a well-formed statement list.
     #[error("invalid policy: {0}")]
     InvalidPolicy(String),
+    /// A policy holds more than [`crate::policy::MAX_POLICY_STATEMENTS`]
+    /// statements, nested ones included.
+    #[error("policy holds more than {max} statements")]
+    PolicyTooLarge {
+        /// The limit.
+        max: usize,
+    },
+    /// A policy nests statements deeper than
+    /// [`crate::policy::MAX_POLICY_DEPTH`].
+    #[error("policy nested deeper than {max}")]
+    PolicyTooDeep {
+        /// The limit.
+        max: usize,
+    },
+    /// Evaluating a chain's policies took more than its budget of steps
+    /// ([`crate::policy::EVAL_BUDGET`] by default).
+    #[error("policy evaluation exceeded its budget of {budget} steps")]
+    PolicyBudgetExceeded {
+        /// The budget that ran out.
+        budget: u64,
+    },
     /// A container is not readable.
     #[error("invalid container: {0}")]
     InvalidContainer(String),
@@ -109,6 +130,9 @@ impl UcanError {
             Self::UnknownTag(_) => "UnknownTag",
             Self::UnsupportedAlgorithm(_) => "UnsupportedAlgorithm",
             Self::InvalidPolicy(_) => "InvalidPolicy",
+            Self::PolicyTooLarge { .. } => "PolicyTooLarge",
+            Self::PolicyTooDeep { .. } => "PolicyTooDeep",
+            Self::PolicyBudgetExceeded { .. } => "PolicyBudgetExceeded",
             Self::InvalidContainer(_) => "InvalidContainer",
             Self::TooManyTokens { .. } => "TooManyTokens",
             Self::ContainerTooLarge { .. } => "ContainerTooLarge",

@@ -40,6 +40,6 @@ pub use did::{Did, Ed25519Signer, PublicKey, Signer};
 pub use envelope::{Signed, TokenKind};
 pub use error::UcanError;
 pub use invocation::{Invocation, InvocationBuilder};
-pub use policy::Policy;
+pub use policy::{EvalBudget, Policy};
 pub use revocation::RevocationLookup;
 pub use varsig::{Algorithm, VarsigHeader};

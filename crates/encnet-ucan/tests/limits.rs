@@ -4,9 +4,15 @@
 
 use encnet_ucan::container::{Form, MAX_CONTAINER_BYTES};
 use encnet_ucan::did::MAX_DID_LEN;
-use encnet_ucan::{
-    Command, Container, ContainerLimits, Did, Ed25519Signer, InvocationBuilder, UcanError,
+use encnet_ucan::policy::{
+    Selector, Statement, EVAL_BUDGET, MAX_POLICY_DEPTH, MAX_POLICY_STATEMENTS,
 };
+use encnet_ucan::{
+    chain, Command, Container, ContainerLimits, Delegation, DelegationBuilder, DelegationCache,
+    Did, Ed25519Signer, EvalBudget, Invocation, InvocationBuilder, Ipld, Policy, ProofStore,
+    Signed, UcanError,
+};
+use serde_json::json;
 
 fn signer(n: u8) -> Ed25519Signer {
     Ed25519Signer::from_seed([n; 32])
@@ -143,4 +149,187 @@ fn token_count_is_checked_from_the_array_head() {
         Container::from_bytes_limited(&tokens(17).to_bytes(Form::Raw), limits),
         Err(UcanError::TooManyTokens { max: 16 })
     );
+}
+
+const NOW: i64 = 1_800_000_000;
+
+fn eq_statement() -> Statement {
+    Statement::Equal(ok(Selector::parse(".a")), Ipld::Integer(1))
+}
+
+#[test]
+fn policy_statement_count_includes_nested_ones() {
+    let and = |n: usize| json!([["and", vec![json!(["==", ".a", 1]); n]]]);
+    ok(Policy::from_json(&and(MAX_POLICY_STATEMENTS - 1)));
+    assert_eq!(
+        Policy::from_json(&and(MAX_POLICY_STATEMENTS)),
+        Err(UcanError::PolicyTooLarge {
+            max: MAX_POLICY_STATEMENTS
+        })
+    );
+    let flat = |n: usize| json!(vec![json!(["==", ".a", 1]); n]);
+    ok(Policy::from_json(&flat(MAX_POLICY_STATEMENTS)));
+    assert_eq!(
+        err_name(Policy::from_json(&flat(MAX_POLICY_STATEMENTS + 1))),
+        "PolicyTooLarge"
+    );
+}
+
+#[test]
+fn policy_depth_is_bounded() {
+    let nested =
+        |depth: usize| (1..depth).fold(json!(["==", ".a", 1]), |inner, _| json!(["not", inner]));
+    ok(Policy::from_json(&json!([nested(MAX_POLICY_DEPTH)])));
+    assert_eq!(
+        Policy::from_json(&json!([nested(MAX_POLICY_DEPTH + 1)])),
+        Err(UcanError::PolicyTooDeep {
+            max: MAX_POLICY_DEPTH
+        })
+    );
+    // Depth is checked before recursing, so far deeper input is cheap.
+    assert_eq!(
+        err_name(Policy::from_json(&json!([nested(500)]))),
+        "PolicyTooDeep"
+    );
+}
+
+#[test]
+fn delegation_with_too_many_statements_is_refused() {
+    let alice = signer(1);
+    let pol = Policy(vec![eq_statement(); MAX_POLICY_STATEMENTS + 1]);
+    let signed = DelegationBuilder::new(&alice, signer(2).did(), Some(alice.did()), cmd("/msg"))
+        .policy(pol)
+        .sign();
+    assert_eq!(err_name(signed), "PolicyTooLarge");
+}
+
+/// `count` statements `all .a == 0`, each visiting every element of `.a`.
+fn all_policy(count: usize) -> Policy {
+    ok(Policy::from_json(&json!(vec![
+        json!([
+            "all",
+            ".a",
+            ["==", ".", 0]
+        ]);
+        count
+    ])))
+}
+
+fn zeros(n: usize) -> Ipld {
+    Ipld::List(vec![Ipld::Integer(0); n])
+}
+
+fn args_of(a: Ipld) -> Ipld {
+    Ipld::Map([("a".to_owned(), a)].into_iter().collect())
+}
+
+#[test]
+fn policy_eval_without_a_budget_argument_denies_when_over_budget() {
+    // 100 × 1000 element visits: beyond the default budget.
+    assert!(!all_policy(100).eval(&args_of(zeros(1000))));
+    assert!(all_policy(1).eval(&args_of(zeros(1000))));
+}
+
+#[test]
+fn an_explicit_budget_is_spent_and_reported() {
+    let args = args_of(zeros(1000));
+    let mut budget = EvalBudget::new(EVAL_BUDGET);
+    assert_eq!(all_policy(1).eval_within(&args, &mut budget), Ok(true));
+    let spent = EVAL_BUDGET - budget.remaining();
+    assert!((1000..=4000).contains(&spent), "{spent}");
+    let mut small = EvalBudget::new(spent - 1);
+    assert_eq!(
+        all_policy(1).eval_within(&args, &mut small),
+        Err(UcanError::PolicyBudgetExceeded { budget: spent - 1 })
+    );
+    assert_eq!(small.remaining(), 0);
+}
+
+#[test]
+fn selector_copies_are_paid_for() {
+    // `.a[:]` copies the list; `.a` borrows it. Both select the same.
+    let args = args_of(zeros(1000));
+    let cost = |selector: &str| {
+        let pol = ok(Policy::from_json(&json!([["!=", selector, null]])));
+        let mut budget = EvalBudget::default();
+        assert_eq!(pol.eval_within(&args, &mut budget), Ok(true));
+        EVAL_BUDGET - budget.remaining()
+    };
+    assert!(cost(".a[:]") >= cost(".a") + 1000);
+}
+
+/// alice (root) → bob [→ carol], each link with policy `pol`; the last
+/// delegate invokes with `args.a`.
+fn chain_with(pol: &Policy, links: usize, a: Ipld) -> (Signed<Invocation>, ProofStore) {
+    let people = [signer(1), signer(2), signer(3)];
+    let owner = people[0].did();
+    let delegations: Vec<Signed<Delegation>> = (0..links)
+        .map(|i| {
+            ok(DelegationBuilder::new(
+                &people[i],
+                people[i + 1].did(),
+                Some(owner.clone()),
+                cmd("/msg"),
+            )
+            .policy(pol.clone())
+            .expiration(NOW + 60)
+            .sign())
+        })
+        .collect();
+    let inv = ok(InvocationBuilder::new(&people[links], owner, cmd("/msg"))
+        .arg("a", a)
+        .proofs(delegations.iter().map(|d| d.cid).collect())
+        .expiration(NOW + 30)
+        .sign());
+    let store = ProofStore::from_tokens(delegations.into_iter().map(|d| d.bytes));
+    (inv, store)
+}
+
+fn validate(inv: &Signed<Invocation>, store: &ProofStore) -> Result<(), UcanError> {
+    chain::validate(inv, store, NOW, &inv.payload.sub, &()).map(drop)
+}
+
+#[test]
+fn the_chain_budget_can_be_chosen() {
+    let (inv, store) = chain_with(&all_policy(1), 1, zeros(1000));
+    let within = |steps: u64| {
+        let mut budget = EvalBudget::new(steps);
+        let cache = DelegationCache::new(0);
+        chain::validate_proofs_within(&inv, &store, NOW, &(), &cache, &mut budget).map(drop)
+    };
+    ok(within(EVAL_BUDGET));
+    assert_eq!(
+        within(100),
+        Err(UcanError::PolicyBudgetExceeded { budget: 100 })
+    );
+}
+
+#[test]
+fn chain_validation_stops_at_the_budget() {
+    let (inv, store) = chain_with(&all_policy(100), 1, zeros(1000));
+    assert_eq!(
+        validate(&inv, &store),
+        Err(UcanError::PolicyBudgetExceeded {
+            budget: EVAL_BUDGET
+        })
+    );
+}
+
+#[test]
+fn one_budget_covers_every_delegation_of_a_chain() {
+    // 30 × 1000 visits fit the budget once, not twice.
+    let pol = all_policy(30);
+    let (inv, store) = chain_with(&pol, 1, zeros(1000));
+    ok(validate(&inv, &store));
+    let (inv, store) = chain_with(&pol, 2, zeros(1000));
+    assert_eq!(err_name(validate(&inv, &store)), "PolicyBudgetExceeded");
+}
+
+#[test]
+fn like_is_linear_on_a_pathological_pattern() {
+    // A backtracking matcher takes exponential time on this pair.
+    let pattern = format!("{}*b", "*a".repeat(100));
+    let pol = ok(Policy::from_json(&json!([["like", ".s", pattern]])));
+    let s = Ipld::Map([("s".to_owned(), Ipld::String("a".repeat(8000)))].into());
+    assert!(!pol.eval(&s));
 }

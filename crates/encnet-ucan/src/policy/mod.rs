@@ -2,8 +2,10 @@
 //!
 //! A [`Policy`] is a list of [`Statement`]s combined with AND; an empty
 //! policy allows everything. Parsing is strict (unknown operators, wrong
-//! arities, non-numeric comparison values are [`UcanError::InvalidPolicy`]);
-//! evaluation never fails, it is true or false (UCAN decision 7).
+//! arities, non-numeric comparison values are [`UcanError::InvalidPolicy`])
+//! and bounded ([`MAX_POLICY_STATEMENTS`], [`MAX_POLICY_DEPTH`]).
+//! Evaluation is true or false (UCAN decision 7) within an [`EvalBudget`]
+//! of steps; running out of steps is [`UcanError::PolicyBudgetExceeded`].
 
 mod eval;
 mod selector;
@@ -13,6 +15,73 @@ use ipld_core::ipld::Ipld;
 pub use selector::Selector;
 
 use crate::error::UcanError;
+
+/// Statements one policy may hold, nested ones included: a delegation is
+/// parsed once but evaluated on every use.
+pub const MAX_POLICY_STATEMENTS: usize = 256;
+
+/// Deepest nesting of statements (a top-level statement is at depth 1);
+/// parsing and evaluation recurse, so this bounds their stack.
+pub const MAX_POLICY_DEPTH: usize = 16;
+
+/// Steps the policies of one chain may take together (see [`EvalBudget`]):
+/// under 5 ms of one core for the costliest policies the tests build.
+pub const EVAL_BUDGET: u64 = 100_000;
+
+/// Bytes of a string (or byte string) compared, copied or matched by
+/// `like` per step, so long strings cost in proportion.
+pub const BYTES_PER_STEP: usize = 64;
+
+/// Evaluation steps left for a chain's policies. A step is one statement
+/// evaluated (so one per element `all`/`any` visits), one selector segment
+/// applied, one value node compared by `==`/`!=` or copied by a selector
+/// slice or map iteration, or [`BYTES_PER_STEP`] bytes of a string.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct EvalBudget {
+    limit: u64,
+    spent: u64,
+}
+
+impl EvalBudget {
+    /// A budget of `steps`.
+    pub fn new(steps: u64) -> Self {
+        Self {
+            limit: steps,
+            spent: 0,
+        }
+    }
+
+    /// Steps not yet spent.
+    pub fn remaining(&self) -> u64 {
+        self.limit.saturating_sub(self.spent)
+    }
+
+    /// Takes `steps`; once the budget is short it stays exhausted.
+    pub(crate) fn spend(&mut self, steps: u64) -> Result<(), UcanError> {
+        match self.spent.checked_add(steps) {
+            Some(spent) if spent <= self.limit => {
+                self.spent = spent;
+                Ok(())
+            }
+            _ => {
+                self.spent = self.limit;
+                Err(UcanError::PolicyBudgetExceeded { budget: self.limit })
+            }
+        }
+    }
+
+    /// One step, plus one per [`BYTES_PER_STEP`] of `len` bytes.
+    pub(crate) fn spend_bytes(&mut self, len: usize) -> Result<(), UcanError> {
+        self.spend(1 + (len / BYTES_PER_STEP) as u64)
+    }
+}
+
+impl Default for EvalBudget {
+    /// [`EVAL_BUDGET`] steps.
+    fn default() -> Self {
+        Self::new(EVAL_BUDGET)
+    }
+}
 
 /// A policy: statements that must all hold.
 #[derive(Debug, Clone, PartialEq, Default)]
@@ -90,21 +159,38 @@ fn push(parts: &mut [String], c: char) {
 }
 
 impl Policy {
-    /// Whether every statement holds on `args`.
+    /// Whether every statement holds on `args`, within a fresh
+    /// [`EVAL_BUDGET`]; a policy that runs out of steps does not hold.
+    /// Chain validation uses [`Policy::eval_within`] and one budget.
     pub fn eval(&self, args: &Ipld) -> bool {
-        self.0.iter().all(|s| s.eval(args))
+        self.eval_within(args, &mut EvalBudget::default())
+            .unwrap_or(false)
     }
 
-    /// Parses a policy from its IPLD form (a list of statements).
-    pub fn from_ipld(value: &Ipld) -> Result<Self, UcanError> {
-        match value {
-            Ipld::List(items) => items
-                .iter()
-                .map(Statement::from_ipld)
-                .collect::<Result<_, _>>()
-                .map(Self),
-            _ => Err(invalid("policy must be a list")),
+    /// Whether every statement holds on `args`, drawing from `budget`;
+    /// [`UcanError::PolicyBudgetExceeded`] when it runs out.
+    pub fn eval_within(&self, args: &Ipld, budget: &mut EvalBudget) -> Result<bool, UcanError> {
+        for statement in &self.0 {
+            if !statement.eval_within(args, budget)? {
+                return Ok(false);
+            }
         }
+        Ok(true)
+    }
+
+    /// Parses a policy from its IPLD form (a list of statements), at most
+    /// [`MAX_POLICY_STATEMENTS`] statements nested at most
+    /// [`MAX_POLICY_DEPTH`] deep.
+    pub fn from_ipld(value: &Ipld) -> Result<Self, UcanError> {
+        let Ipld::List(items) = value else {
+            return Err(invalid("policy must be a list"));
+        };
+        let mut count = 0;
+        items
+            .iter()
+            .map(|item| Statement::parse(item, 1, &mut count))
+            .collect::<Result<_, _>>()
+            .map(Self)
     }
 
     /// Parses a policy from JSON (numbers with a fraction or exponent are
@@ -124,13 +210,38 @@ fn invalid(msg: &str) -> UcanError {
 }
 
 impl Statement {
-    /// Whether the statement holds on `args`.
+    /// Whether the statement holds on `args`, within a fresh
+    /// [`EVAL_BUDGET`] (false when it runs out).
     pub fn eval(&self, args: &Ipld) -> bool {
-        eval::eval(self, args)
+        self.eval_within(args, &mut EvalBudget::default())
+            .unwrap_or(false)
     }
 
-    /// Parses one statement from its IPLD form.
+    /// Whether the statement holds on `args`, drawing from `budget`.
+    pub fn eval_within(&self, args: &Ipld, budget: &mut EvalBudget) -> Result<bool, UcanError> {
+        eval::eval(self, args, budget)
+    }
+
+    /// Parses one statement from its IPLD form, within the same limits as
+    /// [`Policy::from_ipld`].
     pub fn from_ipld(value: &Ipld) -> Result<Self, UcanError> {
+        Self::parse(value, 1, &mut 0)
+    }
+
+    /// Parses a statement at `depth`, counting it and its nested
+    /// statements into `count`, so limits fail before the rest is read.
+    fn parse(value: &Ipld, depth: usize, count: &mut usize) -> Result<Self, UcanError> {
+        if depth > MAX_POLICY_DEPTH {
+            return Err(UcanError::PolicyTooDeep {
+                max: MAX_POLICY_DEPTH,
+            });
+        }
+        *count += 1;
+        if *count > MAX_POLICY_STATEMENTS {
+            return Err(UcanError::PolicyTooLarge {
+                max: MAX_POLICY_STATEMENTS,
+            });
+        }
         let Ipld::List(items) = value else {
             return Err(invalid("statement must be a list"));
         };
@@ -153,11 +264,15 @@ impl Statement {
             n @ (Ipld::Integer(_) | Ipld::Float(_)) => Ok(n.clone()),
             _ => Err(UcanError::InvalidPolicy(format!("{op} needs a number"))),
         };
-        let statement = |i: usize| operand(i).and_then(Self::from_ipld).map(Box::new);
-        let list = |i: usize| match operand(i)? {
+        let statement = |i: usize, count: &mut usize| {
+            operand(i)
+                .and_then(|v| Self::parse(v, depth + 1, count))
+                .map(Box::new)
+        };
+        let list = |i: usize, count: &mut usize| match operand(i)? {
             Ipld::List(stmts) => stmts
                 .iter()
-                .map(Self::from_ipld)
+                .map(|v| Self::parse(v, depth + 1, count))
                 .collect::<Result<Vec<_>, _>>(),
             _ => Err(UcanError::InvalidPolicy(format!(
                 "{op} needs a list of statements"
@@ -176,11 +291,11 @@ impl Statement {
                 Ipld::String(pattern) => Self::Like(selector(0)?, Glob::parse(pattern)),
                 _ => return Err(invalid("like needs a string pattern")),
             },
-            "not" => Self::Not(statement(0)?),
-            "and" => Self::And(list(0)?),
-            "or" => Self::Or(list(0)?),
-            "all" => Self::All(selector(0)?, statement(1)?),
-            "any" => Self::Any(selector(0)?, statement(1)?),
+            "not" => Self::Not(statement(0, count)?),
+            "and" => Self::And(list(0, count)?),
+            "or" => Self::Or(list(0, count)?),
+            "all" => Self::All(selector(0)?, statement(1, count)?),
+            "any" => Self::Any(selector(0)?, statement(1, count)?),
             other => {
                 return Err(UcanError::InvalidPolicy(format!(
                     "unknown operator {other:?}"

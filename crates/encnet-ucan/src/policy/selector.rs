@@ -5,6 +5,8 @@ use std::fmt;
 
 use ipld_core::ipld::Ipld;
 
+use super::eval::scalar_len;
+use super::EvalBudget;
 use crate::error::UcanError;
 
 /// A parsed selector such as `.a[0]["b c"][1:]?`.
@@ -98,21 +100,37 @@ impl Selector {
 
     /// Resolves the selector against `value`, left to right. `None` when a
     /// non-optional segment cannot be resolved; an optional one that cannot
-    /// be resolved ends resolution with null.
+    /// be resolved ends resolution with null. Unbounded: policies resolve
+    /// within their [`EvalBudget`].
     pub fn resolve<'a>(&self, value: &'a Ipld) -> Option<Cow<'a, Ipld>> {
+        self.resolve_within(value, &mut EvalBudget::new(u64::MAX))
+            .unwrap_or(None)
+    }
+
+    /// [`Selector::resolve`], one step per segment plus the cost of every
+    /// node it copies (slices, map iteration, steps past a copy).
+    pub(crate) fn resolve_within<'a>(
+        &self,
+        value: &'a Ipld,
+        budget: &mut EvalBudget,
+    ) -> Result<Option<Cow<'a, Ipld>>, UcanError> {
         let mut current = Cow::Borrowed(value);
         for segment in &self.segments {
+            budget.spend(1)?;
             let next = match &current {
-                Cow::Borrowed(v) => apply(&segment.step, v),
-                Cow::Owned(v) => apply(&segment.step, v).map(|c| Cow::Owned(c.into_owned())),
+                Cow::Borrowed(v) => apply(&segment.step, v, budget)?,
+                Cow::Owned(v) => match apply(&segment.step, v, budget)? {
+                    Some(Cow::Borrowed(part)) => Some(Cow::Owned(copy(part, budget)?)),
+                    other => other.map(|c| Cow::Owned(c.into_owned())),
+                },
             };
             current = match next {
                 Some(v) => v,
-                None if segment.optional => return Some(Cow::Owned(Ipld::Null)),
-                None => return None,
+                None if segment.optional => return Ok(Some(Cow::Owned(Ipld::Null))),
+                None => return Ok(None),
             };
         }
-        Some(current)
+        Ok(Some(current))
     }
 }
 
@@ -194,29 +212,70 @@ fn bounds(from: Option<i64>, to: Option<i64>, len: usize) -> (usize, usize) {
     (start, end.max(start))
 }
 
-fn apply<'a>(step: &Step, value: &'a Ipld) -> Option<Cow<'a, Ipld>> {
-    match (step, value) {
-        (Step::Field(key), Ipld::Map(map)) => map.get(key).map(Cow::Borrowed),
-        (Step::Index(i), Ipld::List(items)) => {
-            items.get(position(*i, items.len())?).map(Cow::Borrowed)
+/// One step; what it selects is borrowed, except slices and map values,
+/// which are copied within `budget`.
+fn apply<'a>(
+    step: &Step,
+    value: &'a Ipld,
+    budget: &mut EvalBudget,
+) -> Result<Option<Cow<'a, Ipld>>, UcanError> {
+    Ok(match (step, value) {
+        (Step::Field(key), Ipld::Map(map)) => {
+            // The lookup compares the key a few times.
+            budget.spend_bytes(key.len())?;
+            map.get(key).map(Cow::Borrowed)
         }
-        (Step::Index(i), Ipld::Bytes(bytes)) => bytes
-            .get(position(*i, bytes.len())?)
+        (Step::Index(i), Ipld::List(items)) => position(*i, items.len())
+            .and_then(|at| items.get(at))
+            .map(Cow::Borrowed),
+        (Step::Index(i), Ipld::Bytes(bytes)) => position(*i, bytes.len())
+            .and_then(|at| bytes.get(at))
             .map(|b| Cow::Owned(Ipld::Integer(i128::from(*b)))),
         (Step::Slice(from, to), Ipld::List(items)) => {
             let (start, end) = bounds(*from, *to, items.len());
-            Some(Cow::Owned(Ipld::List(items.get(start..end)?.to_vec())))
+            match items.get(start..end) {
+                Some(part) => Some(Cow::Owned(Ipld::List(copy_all(part, budget)?))),
+                None => None,
+            }
         }
         (Step::Slice(from, to), Ipld::Bytes(bytes)) => {
             let (start, end) = bounds(*from, *to, bytes.len());
-            Some(Cow::Owned(Ipld::Bytes(bytes.get(start..end)?.to_vec())))
+            match bytes.get(start..end) {
+                Some(part) => {
+                    budget.spend_bytes(part.len())?;
+                    Some(Cow::Owned(Ipld::Bytes(part.to_vec())))
+                }
+                None => None,
+            }
         }
         (Step::Iterate, Ipld::List(_)) => Some(Cow::Borrowed(value)),
         (Step::Iterate, Ipld::Map(map)) => {
-            Some(Cow::Owned(Ipld::List(map.values().cloned().collect())))
+            Some(Cow::Owned(Ipld::List(copy_all(map.values(), budget)?)))
         }
         _ => None,
-    }
+    })
+}
+
+/// A deep copy of `value`, paid for node by node (strings and bytes by
+/// length) before it is made.
+fn copy(value: &Ipld, budget: &mut EvalBudget) -> Result<Ipld, UcanError> {
+    budget.spend_bytes(scalar_len(value))?;
+    Ok(match value {
+        Ipld::List(items) => Ipld::List(copy_all(items, budget)?),
+        Ipld::Map(map) => Ipld::Map(
+            map.iter()
+                .map(|(k, v)| Ok((k.clone(), copy(v, budget)?)))
+                .collect::<Result<_, UcanError>>()?,
+        ),
+        other => other.clone(),
+    })
+}
+
+fn copy_all<'a>(
+    items: impl IntoIterator<Item = &'a Ipld>,
+    budget: &mut EvalBudget,
+) -> Result<Vec<Ipld>, UcanError> {
+    items.into_iter().map(|i| copy(i, budget)).collect()
 }
 
 #[cfg(test)]
