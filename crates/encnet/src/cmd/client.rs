@@ -253,12 +253,35 @@ fn read_text(path: &Path) -> Result<String, CliError> {
         .map_err(|_| CliError::Usage(format!("{}: not UTF-8 text", path.display())))
 }
 
-/// Writes `--out` (absent or `-`: standard output). A file is created or
-/// replaced.
+/// Writes `--out` (absent or `-`: standard output). A new file is created
+/// readable by its owner only (mode 0600): what the commands write —
+/// plaintexts, delegations (bearer capabilities) — is secret. An existing
+/// file is replaced in place and keeps its mode. Output meant to be shared
+/// goes through [`write_public_output`].
 pub(crate) fn write_output(path: Option<&Path>, bytes: &[u8]) -> Result<(), CliError> {
+    write_output_with_mode(path, bytes, 0o600)
+}
+
+/// [`write_output`] for output meant to be shared, such as an envelope
+/// (ciphertext only): a new file gets the usual mode, 0666 less the umask.
+pub(crate) fn write_public_output(path: Option<&Path>, bytes: &[u8]) -> Result<(), CliError> {
+    write_output_with_mode(path, bytes, 0o666)
+}
+
+/// Writes `bytes` to a file created with `mode` (less the umask) or
+/// replaced in place, or to standard output.
+#[cfg_attr(not(unix), allow(unused_variables))]
+fn write_output_with_mode(path: Option<&Path>, bytes: &[u8], mode: u32) -> Result<(), CliError> {
     match path {
         Some(path) if !is_stdin(path) => {
-            std::fs::write(path, bytes).map_err(|source| io_error(path, source))
+            let mut options = std::fs::OpenOptions::new();
+            options.write(true).create(true).truncate(true);
+            #[cfg(unix)]
+            std::os::unix::fs::OpenOptionsExt::mode(&mut options, mode);
+            options
+                .open(path)
+                .and_then(|mut file| file.write_all(bytes))
+                .map_err(|source| io_error(path, source))
         }
         _ => {
             let mut stdout = std::io::stdout().lock();

@@ -7,8 +7,9 @@ use std::process::ExitCode;
 
 use clap::Args;
 use encnet_core::api::NetworkState;
+use encnet_core::suite::Suite;
 
-use crate::cmd::client::{block_on, client, read_input, write_output, Input};
+use crate::cmd::client::{block_on, client, read_input, write_public_output, Input};
 use crate::cmd::network::find;
 use crate::error::CliError;
 
@@ -29,7 +30,8 @@ pub(crate) struct EncryptArgs {
     /// The network's name (with --owner).
     #[arg(long, requires = "owner")]
     name: Option<String>,
-    /// Additional authenticated data, kept in the envelope (bound by v2).
+    /// Additional authenticated data, kept in the envelope and bound to the
+    /// ciphertext (v2 networks only: v1 cannot bind it, so it is refused).
     #[arg(long, value_name = "TEXT")]
     aad: Option<String>,
     /// Plaintext file [default: standard input].
@@ -62,12 +64,22 @@ pub(crate) fn run(args: EncryptArgs, node: &str) -> Result<ExitCode, CliError> {
             descriptor.state.as_str()
         )));
     }
+    // v1 (TinyCloud's format) carries `aad` in the envelope without
+    // authenticating it: refuse rather than suggest a binding that is not.
+    if args.aad.is_some() && descriptor.alg.parse::<Suite>().ok() == Some(Suite::V1) {
+        return Err(CliError::Usage(format!(
+            "network {} uses {}, which cannot bind AAD (it would travel in the envelope \
+             unauthenticated); nothing was written: use a v2 network (network create --alg v2) \
+             for --aad",
+            descriptor.network_id, descriptor.alg
+        )));
+    }
     let aad = args.aad.as_deref().map(str::as_bytes);
     let envelope = encnet_client::encrypt(&descriptor, &plaintext, aad)?;
     let mut json = envelope
         .to_json()
         .map_err(|e| CliError::Usage(e.to_string()))?;
     json.push(b'\n');
-    write_output(args.output.as_deref(), &json)?;
+    write_public_output(args.output.as_deref(), &json)?;
     Ok(ExitCode::SUCCESS)
 }
