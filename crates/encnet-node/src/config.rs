@@ -96,9 +96,11 @@ impl std::fmt::Debug for Config {
     }
 }
 
-/// The URL without its password, for messages and `Debug`.
+/// The URL without its passwords, for messages and `Debug`: the one in the
+/// user info (`postgres://user:***@host/db`) and the values of `password=`
+/// and `sslpassword=` query parameters (`?user=u&password=***`).
 pub(crate) fn redact_url(url: &str) -> String {
-    match (url.find("://"), url.rfind('@')) {
+    let url = match (url.find("://"), url.rfind('@')) {
         (Some(scheme), Some(at)) if at > scheme => {
             let userinfo = &url[scheme + 3..at];
             match userinfo.split_once(':') {
@@ -107,7 +109,29 @@ pub(crate) fn redact_url(url: &str) -> String {
             }
         }
         _ => url.to_owned(),
-    }
+    };
+    redact_password_parameters(&url)
+}
+
+/// Masks the value of every `password=` or `sslpassword=` query parameter
+/// (names compared case-insensitively) up to the next `&` or the end.
+fn redact_password_parameters(url: &str) -> String {
+    let Some((base, query)) = url.split_once('?') else {
+        return url.to_owned();
+    };
+    let params: Vec<String> = query
+        .split('&')
+        .map(|param| match param.split_once('=') {
+            Some((name, _))
+                if name.eq_ignore_ascii_case("password")
+                    || name.eq_ignore_ascii_case("sslpassword") =>
+            {
+                format!("{name}=***")
+            }
+            _ => param.to_owned(),
+        })
+        .collect();
+    format!("{base}?{}", params.join("&"))
 }
 
 impl Default for Config {
@@ -261,5 +285,32 @@ mod tests {
             Config::from_file(&dir.path().join("missing.toml")),
             Err(ConfigError::Read { .. })
         ));
+    }
+
+    #[test]
+    fn password_query_parameters_are_masked() {
+        for (url, redacted) in [
+            (
+                "postgres://h/db?user=u&password=secret",
+                "postgres://h/db?user=u&password=***",
+            ),
+            (
+                "postgres://h/db?PASSWORD=secret&sslmode=require",
+                "postgres://h/db?PASSWORD=***&sslmode=require",
+            ),
+            (
+                "postgres://u:one@h/db?sslpassword=two&password=th?ree",
+                "postgres://u:***@h/db?sslpassword=***&password=***",
+            ),
+            ("postgres://h/db?password=", "postgres://h/db?password=***"),
+            (
+                "postgres://h/db?passwords=kept",
+                "postgres://h/db?passwords=kept",
+            ),
+            ("postgres://h/db", "postgres://h/db"),
+            ("sqlite:///data/encnet.db", "sqlite:///data/encnet.db"),
+        ] {
+            assert_eq!(redact_url(url), redacted, "{url}");
+        }
     }
 }

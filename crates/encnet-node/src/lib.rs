@@ -48,6 +48,25 @@ pub enum NodeError {
         /// Why.
         source: std::io::Error,
     },
+    /// The data directory (root key, database) is open to group or others.
+    #[error(
+        "data directory {path} is accessible by group or others (mode {mode:03o}); run: chmod 700 {path}",
+        path = .path.display()
+    )]
+    DataDirExposed {
+        /// The directory.
+        path: PathBuf,
+        /// Its permission bits.
+        mode: u32,
+    },
+    /// The SQLite database file could not be created private.
+    #[error("cannot create database file {}: {source}", .path.display())]
+    DatabaseFile {
+        /// The file.
+        path: PathBuf,
+        /// Why.
+        source: std::io::Error,
+    },
     /// The root key could not be loaded or created.
     #[error("root key: {0}")]
     RootKey(#[from] encnet_core::error::RootKeyError),
@@ -117,15 +136,83 @@ pub async fn serve(
     Server::open(&config).await?.serve(listener, shutdown).await
 }
 
-/// The root key (from `ENCNET_ROOT_KEY` or the data directory, created on
-/// first start) and the migrated store.
+/// The root key (from `ENCNET_ROOT_KEY`, then removed from the environment,
+/// or from the data directory, created on first start) and the migrated
+/// store.
+///
+/// A missing `root.key` beside an existing SQLite database is an error, not
+/// a new key: every key sealed in that database opens only with the root
+/// key it was sealed under. On PostgreSQL the node cannot tell so cheaply
+/// (it would have to connect and query before it has a key), so there a
+/// lost key file still starts a node with a new key; such deployments
+/// should use the same `ENCNET_ROOT_KEY` everywhere (README).
 async fn open_parts(config: &Config) -> Result<(RootKey, Store), NodeError> {
     create_data_dir(&config.data_dir)?;
-    let root = match RootKey::from_env()? {
+    let location = store_location(config.database_url.as_deref(), &config.data_dir)?;
+    let root = match RootKey::take_from_env()? {
         Some(root) => root,
-        None => RootKey::load_or_create(config.root_key_path())?.0,
+        None => {
+            let sealed: Vec<&Path> = match &location {
+                Location::Sqlite(db) => vec![db.as_path()],
+                Location::Postgres(_) => Vec::new(),
+            };
+            RootKey::load_or_create_guarded(config.root_key_path(), &sealed)?.0
+        }
     };
+    if let Location::Sqlite(db) = &location {
+        create_private_database(db)?;
+    }
     Ok((root, open_store(config).await?))
+}
+
+/// Creates the SQLite database file empty with mode 0600 before SQLite opens
+/// it: SQLite gives its `-wal` and `-shm` files the database file's mode, so
+/// they are private too. An existing database, WAL or shared-memory file
+/// that group or others may read (one made before this check existed) is
+/// narrowed to its owner, with a warning.
+fn create_private_database(db: &Path) -> Result<(), NodeError> {
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create_new(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+    match options.open(db) {
+        Ok(_) => return Ok(()),
+        Err(err) if err.kind() == std::io::ErrorKind::AlreadyExists => {}
+        Err(source) => {
+            return Err(NodeError::DatabaseFile {
+                path: db.to_owned(),
+                source,
+            })
+        }
+    }
+    #[cfg(unix)]
+    for suffix in ["", "-wal", "-shm"] {
+        use std::os::unix::fs::PermissionsExt;
+        let mut path = db.as_os_str().to_owned();
+        path.push(suffix);
+        let path = Path::new(&path);
+        let Ok(metadata) = std::fs::symlink_metadata(path) else {
+            continue;
+        };
+        let mode = metadata.permissions().mode() & 0o777;
+        if !metadata.is_file() || mode & 0o077 == 0 {
+            continue;
+        }
+        let narrowed = std::fs::Permissions::from_mode(mode & 0o700);
+        match std::fs::set_permissions(path, narrowed) {
+            Ok(()) => tracing::warn!(
+                path = %path.display(),
+                "database file was readable by group or others (mode {mode:03o}); now {:03o}",
+                mode & 0o700
+            ),
+            Err(err) => tracing::warn!(
+                path = %path.display(),
+                error = %err,
+                "database file is readable by group or others (mode {mode:03o}); run: chmod 600"
+            ),
+        }
+    }
+    Ok(())
 }
 
 async fn open_store(config: &Config) -> Result<Store, NodeError> {
@@ -154,7 +241,32 @@ fn create_data_dir(path: &Path) -> Result<(), NodeError> {
     builder.create(path).map_err(|source| NodeError::DataDir {
         path: path.to_owned(),
         source,
-    })
+    })?;
+    check_private_dir(path)
+}
+
+/// Refuses a data directory its group or others may read, write or enter:
+/// it holds the root key and the database.
+#[cfg(unix)]
+fn check_private_dir(path: &Path) -> Result<(), NodeError> {
+    use std::os::unix::fs::PermissionsExt;
+    let metadata = std::fs::metadata(path).map_err(|source| NodeError::DataDir {
+        path: path.to_owned(),
+        source,
+    })?;
+    let mode = metadata.permissions().mode() & 0o777;
+    if mode & 0o077 != 0 {
+        return Err(NodeError::DataDirExposed {
+            path: path.to_owned(),
+            mode,
+        });
+    }
+    Ok(())
+}
+
+#[cfg(not(unix))]
+fn check_private_dir(_path: &Path) -> Result<(), NodeError> {
+    Ok(())
 }
 
 /// Deletes nonces whose invocation has expired; never an unexpired one.
