@@ -27,12 +27,16 @@ use super::sqlite_writer::WriterHandle;
 use super::{StoreError, TxFuture};
 
 /// Every connection's settings.
-pub(super) const PRAGMAS: [(&str, &str); 5] = [
+pub(super) const PRAGMAS: [(&str, &str); 6] = [
     ("journal_mode", "WAL"),
     ("synchronous", "FULL"),
     ("foreign_keys", "ON"),
     // Deleted content is overwritten with zeros (crypto-shredding).
     ("secure_delete", "ON"),
+    // When the WAL starts over after a full checkpoint, a file grown past
+    // 64 MiB is truncated back, so it does not keep old page copies
+    // (deleted keys included) in its unused tail.
+    ("journal_size_limit", "67108864"),
     // Statement journals (a multi-row upsert needs one) stay in memory
     // instead of a temporary file opened, written and unlinked per
     // statement.

@@ -31,6 +31,18 @@ const INTERVAL: Duration = Duration::from_millis(50);
 /// over on the writer once the WAL holds this many frames (about 40 MiB).
 pub(super) const FALLBACK_FRAMES: i64 = 10_000;
 
+/// How long every connection waits for a lock before SQLite answers busy.
+pub(super) const BUSY_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// A TRUNCATE checkpoint (after a destroy) is tried this many times while
+/// readers keep it from finishing ...
+const TRUNCATE_ATTEMPTS: u32 = 5;
+/// ... each waiting this long for them (its busy timeout, instead of
+/// [`BUSY_TIMEOUT`]: the writer thread waits meanwhile) ...
+const TRUNCATE_WAIT: Duration = Duration::from_millis(100);
+/// ... with this pause between attempts: at most about 0.6 s in all.
+const TRUNCATE_PAUSE: Duration = Duration::from_millis(20);
+
 /// What the writer and the checkpointer tell each other.
 #[derive(Default)]
 pub(super) struct WalProgress {
@@ -61,6 +73,43 @@ impl WalProgress {
 pub(super) fn checkpoint_passive(conn: &Connection) -> Result<(), StoreError> {
     conn.execute_batch("PRAGMA wal_checkpoint(PASSIVE)")
         .map_err(Into::into)
+}
+
+/// Copies the whole WAL into the database file and truncates the WAL to
+/// zero bytes, so no old copy of a deleted row stays there. A reader still
+/// using the WAL keeps the checkpoint from finishing (SQLite then reports
+/// busy in its result row, not as an error): it is retried a few times,
+/// briefly, and if it still cannot finish a warning is logged and the answer
+/// is `false`; the copies go at a later checkpoint.
+pub(super) fn checkpoint_truncate(conn: &Connection) -> Result<bool, StoreError> {
+    conn.busy_timeout(TRUNCATE_WAIT)?;
+    let attempts = truncate_attempts(conn);
+    let restored = conn.busy_timeout(BUSY_TIMEOUT);
+    let finished = attempts?;
+    restored?;
+    if !finished {
+        tracing::warn!(
+            attempts = TRUNCATE_ATTEMPTS,
+            "WAL checkpoint (TRUNCATE) still blocked by readers: old copies of \
+             deleted rows stay in the WAL until a later checkpoint"
+        );
+    }
+    Ok(finished)
+}
+
+/// Up to [`TRUNCATE_ATTEMPTS`] TRUNCATE checkpoints; `true` once one
+/// finished (its busy column is 0).
+fn truncate_attempts(conn: &Connection) -> Result<bool, StoreError> {
+    for attempt in 1..=TRUNCATE_ATTEMPTS {
+        let busy: i64 = conn.query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |row| row.get(0))?;
+        if busy == 0 {
+            return Ok(true);
+        }
+        if attempt < TRUNCATE_ATTEMPTS {
+            std::thread::sleep(TRUNCATE_PAUSE);
+        }
+    }
+    Ok(false)
 }
 
 /// The checkpointer thread; dropping it stops the thread and waits for it.
@@ -140,5 +189,71 @@ mod tests {
         append().await;
         let frames = wal_frames(&path);
         assert!(frames < 50, "the WAL still holds {frames} frames");
+    }
+    /// A database in WAL mode with a table `t` and some rows; the writer's
+    /// connection, as the store opens it.
+    fn wal_database(dir: &Path) -> (std::path::PathBuf, Connection) {
+        let path = dir.join("encnet.db");
+        Connection::open(&path).expect("database created");
+        let writer = open_connection(&path, false).expect("writer opens");
+        writer
+            .execute_batch("CREATE TABLE t(x BLOB); INSERT INTO t VALUES (zeroblob(4096));")
+            .expect("rows written");
+        (path, writer)
+    }
+
+    fn wal_len(path: &Path) -> u64 {
+        let mut wal = path.as_os_str().to_owned();
+        wal.push("-wal");
+        std::fs::metadata(wal).map_or(0, |m| m.len())
+    }
+
+    /// A reader inside a transaction keeps TRUNCATE from finishing: that is
+    /// reported after a bounded wait, not taken for success.
+    #[test]
+    fn a_truncate_checkpoint_blocked_by_a_reader_is_reported() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let (path, writer) = wal_database(dir.path());
+        let reader = Connection::open(&path).expect("reader opens");
+        reader
+            .execute_batch("BEGIN; SELECT count(*) FROM t;")
+            .expect("read transaction");
+        let started = std::time::Instant::now();
+        assert!(!checkpoint_truncate(&writer).expect("checkpoint runs"));
+        assert!(started.elapsed() < Duration::from_secs(3), "bounded wait");
+        assert!(wal_len(&path) > 0, "the WAL was not truncated");
+
+        reader.execute_batch("COMMIT").expect("reader done");
+        assert!(checkpoint_truncate(&writer).expect("checkpoint runs"));
+        assert_eq!(wal_len(&path), 0, "the WAL is empty");
+    }
+
+    /// A reader that finishes within the attempts does not stop it.
+    #[test]
+    fn a_truncate_checkpoint_waits_out_a_short_reader() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let (path, writer) = wal_database(dir.path());
+        let reader = Connection::open(&path).expect("reader opens");
+        reader
+            .execute_batch("BEGIN; SELECT count(*) FROM t;")
+            .expect("read transaction");
+        let done = std::thread::spawn(move || {
+            std::thread::sleep(Duration::from_millis(150));
+            reader.execute_batch("COMMIT").expect("reader done");
+        });
+        assert!(checkpoint_truncate(&writer).expect("checkpoint runs"));
+        assert_eq!(wal_len(&path), 0, "the WAL is empty");
+        done.join().expect("reader thread");
+    }
+
+    /// Every connection caps the WAL file it leaves at 64 MiB.
+    #[test]
+    fn every_connection_limits_the_wal_size() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let (_, writer) = wal_database(dir.path());
+        let limit: i64 = writer
+            .query_row("PRAGMA journal_size_limit", [], |row| row.get(0))
+            .expect("pragma answers");
+        assert_eq!(limit, 64 << 20);
     }
 }

@@ -302,11 +302,11 @@ impl Writer {
     }
 
     /// Moves the WAL into the database file and truncates it, so no copy of
-    /// deleted rows survives there (`secure_delete` zeroes the pages).
+    /// deleted rows survives there (`secure_delete` zeroes the pages); while
+    /// readers keep it from finishing it is retried briefly, then a warning
+    /// is logged ([`sqlite_checkpointer::checkpoint_truncate`]).
     pub(super) fn checkpoint(&mut self) -> Result<(), StoreError> {
-        self.conn
-            .execute_batch("PRAGMA wal_checkpoint(TRUNCATE)")
-            .map_err(Into::into)
+        sqlite_checkpointer::checkpoint_truncate(&self.conn).map(|_finished| ())
     }
 }
 
@@ -380,7 +380,7 @@ pub(super) fn open_connection(path: &Path, read_only: bool) -> Result<Connection
         false => OpenFlags::SQLITE_OPEN_READ_WRITE,
     };
     let conn = Connection::open_with_flags(path, access | OpenFlags::SQLITE_OPEN_NO_MUTEX)?;
-    conn.busy_timeout(Duration::from_secs(10))?;
+    conn.busy_timeout(sqlite_checkpointer::BUSY_TIMEOUT)?;
     conn.set_prepared_statement_cache_capacity(STATEMENT_CACHE);
     if !read_only {
         for (name, value) in PRAGMAS {
