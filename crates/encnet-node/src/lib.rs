@@ -28,6 +28,7 @@ use tokio::net::TcpListener;
 
 pub use audit::{verify_audit_chain, verify_data_dir, verify_database, AuditReport, ChainBreak};
 pub use config::{Config, LogFormat};
+pub use http::HttpLimits;
 pub use seed::{seed, SeedPlan};
 
 use backend::LocalBackend;
@@ -117,11 +118,21 @@ impl Server {
         listener: TcpListener,
         shutdown: impl Future<Output = ()> + Send + 'static,
     ) -> Result<(), NodeError> {
+        self.serve_with_limits(listener, shutdown, HttpLimits::default())
+            .await
+    }
+
+    /// [`Server::serve`] under `limits` (in-flight limit, request deadline,
+    /// header and body read timeouts) instead of [`HttpLimits::default`].
+    pub async fn serve_with_limits(
+        self,
+        listener: TcpListener,
+        shutdown: impl Future<Output = ()> + Send + 'static,
+        limits: HttpLimits,
+    ) -> Result<(), NodeError> {
         let purger = tokio::spawn(purge_nonces(self.node.clone()));
-        let app = http::router(self.node);
-        let result = axum::serve(listener, app)
-            .with_graceful_shutdown(shutdown)
-            .await;
+        let app = http::router(self.node, &limits);
+        let result = http::serve(listener, app, limits, shutdown).await;
         purger.abort();
         Ok(result?)
     }

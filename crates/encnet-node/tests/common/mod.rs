@@ -566,3 +566,51 @@ pub fn open_answer(
         .expect("unwrap with receiver key");
     envelope.open(&data_key).expect("open payload").to_vec()
 }
+
+impl TestNode {
+    /// A node on SQLite serving under `limits` instead of the defaults.
+    pub async fn start_with_limits(limits: encnet_node::HttpLimits) -> Self {
+        let temp = tempfile::tempdir().expect("temp dir");
+        let data_dir = temp.path().join("data");
+        let config = Config {
+            data_dir: data_dir.clone(),
+            ..Config::default()
+        };
+        let server = Server::open(&config).await.expect("node opens");
+        let did: Did = server.node_did().parse().expect("node DID parses");
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind loopback");
+        let url = format!("http://{}", listener.local_addr().expect("local addr"));
+        let (tx, rx) = oneshot::channel::<()>();
+        let task = tokio::spawn(async move {
+            server
+                .serve_with_limits(
+                    listener,
+                    async {
+                        let _ = rx.await;
+                    },
+                    limits,
+                )
+                .await
+                .expect("node serves");
+        });
+        Self {
+            url,
+            did,
+            data_dir,
+            backend: Backend::Sqlite,
+            database_url: None,
+            _database: None,
+            _temp: temp,
+            shutdown: Some(tx),
+            task: Some(task),
+            http: reqwest::Client::new(),
+        }
+    }
+
+    /// `host:port` of the node, for raw TCP connections.
+    pub fn addr(&self) -> &str {
+        self.url.trim_start_matches("http://")
+    }
+}

@@ -4,12 +4,12 @@
 use std::sync::Arc;
 use std::time::Instant;
 
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::routing::post;
 use axum::{Json, Router};
 use encnet_core::api::{DecryptResult, RevocationReceipt};
 
-use crate::http::extract::Bearer;
+use crate::http::extract::{Bearer, Path};
 use crate::http::metrics;
 use crate::service::{Node, ServiceError};
 

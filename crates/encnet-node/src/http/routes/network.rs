@@ -2,12 +2,12 @@
 
 use std::sync::Arc;
 
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::routing::{get, post};
 use axum::{Json, Router};
 use encnet_core::api::{AuditPage, NetworkDescriptor};
 
-use crate::http::extract::Bearer;
+use crate::http::extract::{Bearer, Path};
 use crate::service::{Node, ServiceError, Transition};
 
 pub(crate) fn router() -> Router<Arc<Node>> {

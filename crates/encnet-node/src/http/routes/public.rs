@@ -2,20 +2,27 @@
 
 use std::sync::Arc;
 
-use axum::extract::{Path, Query, State};
+use axum::extract::State;
 use axum::routing::get;
 use axum::{Json, Router};
 use encnet_core::api::{DiscoveryRecord, NetworkDescriptor, NodeInfo};
 use encnet_core::network_id::NetworkId;
 use serde::Deserialize;
 
+use crate::http::extract::{Path, Query};
 use crate::http::metrics;
 use crate::service::{Node, ServiceError};
 
-pub(crate) fn router() -> Router<Arc<Node>> {
+/// Health and metrics: outside the in-flight limit, so that they answer
+/// while the API sheds load.
+pub(crate) fn operations() -> Router<Arc<Node>> {
     Router::new()
         .route("/healthz", get(healthz))
         .route("/metrics", get(metrics::render))
+}
+
+pub(crate) fn router() -> Router<Arc<Node>> {
+    Router::new()
         .route("/v1/info", get(info))
         .route("/v1/networks/{id}", get(descriptor))
         .route("/.well-known/encryption/network/{name}", get(discover))
