@@ -39,6 +39,28 @@ pub(crate) fn encode(value: &Ipld) -> Result<Vec<u8>, UcanError> {
     serde_ipld_dagcbor::to_vec(value).map_err(|e| UcanError::malformed(format!("encoding: {e}")))
 }
 
+/// Length of `value`'s DAG-CBOR encoding, counted without keeping it.
+pub(crate) fn encoded_len<T: serde::Serialize>(value: &T) -> Result<usize, UcanError> {
+    let mut counter = Counter(0);
+    serde_ipld_dagcbor::to_writer(&mut counter, value)
+        .map_err(|e| UcanError::malformed(format!("encoding: {e}")))?;
+    Ok(counter.0)
+}
+
+/// A writer that only counts bytes.
+struct Counter(usize);
+
+impl std::io::Write for Counter {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0 = self.0.saturating_add(buf.len());
+        Ok(buf.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
 /// CIDv1, dag-cbor, sha2-256 of `bytes`.
 pub(crate) fn cid_of(bytes: &[u8]) -> Cid {
     let digest = Sha256::digest(bytes);

@@ -108,6 +108,13 @@ pub enum UcanError {
         /// The limit.
         max: usize,
     },
+    /// An invocation's `args` encode to more than
+    /// [`crate::invocation::MAX_ARGS_BYTES`].
+    #[error("args larger than {max} bytes")]
+    ArgsTooLarge {
+        /// The limit.
+        max: usize,
+    },
 }
 
 impl UcanError {
@@ -137,6 +144,7 @@ impl UcanError {
             Self::TooManyTokens { .. } => "TooManyTokens",
             Self::ContainerTooLarge { .. } => "ContainerTooLarge",
             Self::DidTooLong { .. } => "DidTooLong",
+            Self::ArgsTooLarge { .. } => "ArgsTooLarge",
         }
     }
 

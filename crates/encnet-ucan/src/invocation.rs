@@ -16,6 +16,13 @@ use crate::ipld::{Fields, MapBuilder};
 /// Length of the nonces encnet writes (UCAN decision 9).
 pub const NONCE_LEN: usize = 16;
 
+/// Largest `args` accepted, as DAG-CBOR bytes, checked when an invocation is
+/// decoded (so before its signature is verified). Every policy of a chain
+/// walks the args, so this bounds that work together with
+/// [`crate::policy::EVAL_BUDGET`]; encnet's own args are a few hundred
+/// bytes.
+pub const MAX_ARGS_BYTES: usize = 8 * 1024;
+
 /// An invocation payload.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Invocation {
@@ -80,7 +87,7 @@ impl Payload for Invocation {
             sub: f.did("sub")?,
             aud: f.opt_did("aud")?,
             cmd: f.string("cmd")?.parse()?,
-            args: f.map("args")?,
+            args: bounded_args(f.map("args")?)?,
             prf: f.links("prf")?,
             meta: f.opt_map("meta")?,
             nonce: f.nonce()?,
@@ -118,6 +125,16 @@ impl Payload for Invocation {
     fn issuer(&self) -> &Did {
         &self.iss
     }
+}
+
+/// `args` if its encoding fits [`MAX_ARGS_BYTES`].
+fn bounded_args(args: BTreeMap<String, Ipld>) -> Result<BTreeMap<String, Ipld>, UcanError> {
+    if crate::cbor::encoded_len(&args)? > MAX_ARGS_BYTES {
+        return Err(UcanError::ArgsTooLarge {
+            max: MAX_ARGS_BYTES,
+        });
+    }
+    Ok(args)
 }
 
 /// [`NONCE_LEN`] random bytes from the operating system.

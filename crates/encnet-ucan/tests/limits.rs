@@ -2,8 +2,11 @@
 //! canonical form, container size and token count, policy size, depth and
 //! evaluation budget, args size. Each test names the limit it guards.
 
+use std::time::Instant;
+
 use encnet_ucan::container::{Form, MAX_CONTAINER_BYTES};
 use encnet_ucan::did::MAX_DID_LEN;
+use encnet_ucan::invocation::MAX_ARGS_BYTES;
 use encnet_ucan::policy::{
     Selector, Statement, EVAL_BUDGET, MAX_POLICY_DEPTH, MAX_POLICY_STATEMENTS,
 };
@@ -332,4 +335,100 @@ fn like_is_linear_on_a_pathological_pattern() {
     let pol = ok(Policy::from_json(&json!([["like", ".s", pattern]])));
     let s = Ipld::Map([("s".to_owned(), Ipld::String("a".repeat(8000)))].into());
     assert!(!pol.eval(&s));
+}
+
+#[test]
+fn args_size_is_bounded() {
+    let alice = signer(1);
+    let invoke = |len: usize| {
+        InvocationBuilder::new(&alice, alice.did(), cmd("/msg"))
+            .arg("blob", Ipld::Bytes(vec![0; len]))
+            .sign()
+    };
+    ok(invoke(8000));
+    assert_eq!(
+        invoke(MAX_ARGS_BYTES).err(),
+        Some(UcanError::ArgsTooLarge {
+            max: MAX_ARGS_BYTES
+        })
+    );
+}
+
+/// `{"a": [[0; 88]; 88]}`: 7,744 elements, about as many as fit
+/// [`MAX_ARGS_BYTES`] in nested lists.
+fn largest_nested_args() -> Ipld {
+    Ipld::List(vec![zeros(88); 88])
+}
+
+/// The costliest policies the limits allow, each one self-signed root over
+/// the largest args: nested quantifiers fanning out over every element,
+/// deep equality against a copy of the args, `like` over the longest string
+/// with a pathological pattern, and selectors that copy on every step.
+fn worst_policies() -> Vec<(&'static str, Policy, Ipld)> {
+    let inner = (MAX_POLICY_STATEMENTS - 2) / 2;
+    let fan_out = json!([[
+        "all",
+        ".a",
+        ["and", vec![json!(["all", ".", ["==", ".", 0]]); inner]]
+    ]]);
+    let copy_of_args = ipld_json(&largest_nested_args());
+    // Sixteen copies of the args already make a 127 KB delegation, twice
+    // what a node's container admits.
+    let deep_eq = json!(vec![json!(["==", ".a", copy_of_args]); 16]);
+    let glob = format!("{}*", "*a".repeat(2000));
+    let like = json!(vec![json!(["like", ".a", glob]); 16]);
+    let slices = json!(vec![
+        json!(["all", ".a[:][:][:][:]", ["!=", ".[:]", [1]]]);
+        MAX_POLICY_STATEMENTS / 2
+    ]);
+    vec![
+        (
+            "fan-out",
+            ok(Policy::from_json(&fan_out)),
+            largest_nested_args(),
+        ),
+        (
+            "deep ==",
+            ok(Policy::from_json(&deep_eq)),
+            largest_nested_args(),
+        ),
+        (
+            "like",
+            ok(Policy::from_json(&like)),
+            Ipld::String("a".repeat(MAX_ARGS_BYTES - 16)),
+        ),
+        (
+            "slices",
+            ok(Policy::from_json(&slices)),
+            largest_nested_args(),
+        ),
+    ]
+}
+
+fn ipld_json(value: &Ipld) -> serde_json::Value {
+    encnet_ucan::ipld::to_json(value)
+}
+
+#[test]
+fn worst_case_chains_are_bounded() {
+    for (name, pol, a) in worst_policies() {
+        let started = Instant::now();
+        let alone = pol.eval_within(&args_of(a.clone()), &mut EvalBudget::default());
+        let eval_time = started.elapsed();
+        let (inv, store) = chain_with(&pol, 1, a);
+        let started = Instant::now();
+        let result = validate(&inv, &store);
+        let elapsed = started.elapsed();
+        // Validation also decodes and verifies the (large) delegation.
+        println!(
+            "worst case {name}: {result:?} in {elapsed:?}; policy alone {alone:?} in {eval_time:?}"
+        );
+        assert!(
+            matches!(
+                result,
+                Ok(()) | Err(UcanError::MatchError | UcanError::PolicyBudgetExceeded { .. })
+            ),
+            "{name}: {result:?}"
+        );
+    }
 }
