@@ -3,10 +3,12 @@
 
 use std::collections::BTreeMap;
 
+use base64::Engine;
 use encnet_core::api::{
     AuditPage, DecryptResult, DiscoveryRecord, NetworkDescriptor, NodeInfo, Problem,
     RevocationReceipt,
 };
+use encnet_core::attestation::AttestationError;
 use encnet_core::{InlineEnvelope, Zeroizing};
 use encnet_ucan::{
     Cid, Container, Delegation, Did, Ed25519Signer, Invocation, InvocationBuilder, Ipld, Signed,
@@ -86,9 +88,47 @@ impl Client {
             .await
     }
 
-    /// `GET /v1/networks/{id}`.
+    /// `GET /v1/networks/{id}`; a descriptor of another network is refused.
     pub async fn network(&self, id: &str) -> Result<NetworkDescriptor, ClientError> {
-        self.send(self.http.get(self.url_of(&format!("/v1/networks/{id}"))))
+        let descriptor: NetworkDescriptor = self
+            .send(self.http.get(self.url_of(&format!("/v1/networks/{id}"))))
+            .await?;
+        if descriptor.network_id != id {
+            return Err(ClientError::Attestation(AttestationError::WrongNetwork {
+                requested: id.to_owned(),
+                served: descriptor.network_id,
+            }));
+        }
+        Ok(descriptor)
+    }
+
+    /// Signs the owner's attestation of the newest key of `descriptor` and
+    /// hands it to the node; answers the descriptor with it.
+    pub async fn attest_network(
+        &self,
+        owner: &Ed25519Signer,
+        descriptor: &NetworkDescriptor,
+    ) -> Result<NetworkDescriptor, ClientError> {
+        let attestation = crate::attest::sign(owner, descriptor)?;
+        let statement = attestation
+            .statement
+            .signing_bytes()
+            .ok()
+            .and_then(|bytes| String::from_utf8(bytes).ok())
+            .ok_or_else(|| ClientError::Usage("statement is not canonical JSON".into()))?;
+        let signature = base64::engine::general_purpose::STANDARD
+            .decode(&attestation.signature)
+            .map_err(|_| ClientError::Usage("signature is not base64".into()))?;
+        let network = &descriptor.network_id;
+        let mut args = network_args(network);
+        args.insert("statement".to_owned(), Ipld::String(statement));
+        args.insert("signature".to_owned(), Ipld::Bytes(signature));
+        let command = "/encryption/network/attest";
+        let header = self
+            .invocation(owner, &owner.did(), command, args, &[])
+            .await?
+            .1;
+        self.post(&format!("/v1/networks/{network}/attest"), &header)
             .await
     }
 
@@ -99,7 +139,8 @@ impl Client {
             .await
     }
 
-    /// Creates a one-of-one network owned by `owner`'s DID. `alg` is a
+    /// Creates a one-of-one network owned by `owner`'s DID and attests its
+    /// first key (two calls; see [`Client::attest_network`]). `alg` is a
     /// suite's wire name or its short name (`v1`, `v2`); the signed
     /// arguments always carry the wire name, the only one a node accepts.
     pub async fn create_network(
@@ -119,7 +160,8 @@ impl Client {
             .invocation(owner, &owner.did(), "/encryption/network/create", args, &[])
             .await?
             .1;
-        self.post("/v1/networks", &header).await
+        let created: NetworkDescriptor = self.post("/v1/networks", &header).await?;
+        self.attest_network(owner, &created).await
     }
 
     /// Runs an administrative command on `network` (owned by `owner`).
@@ -140,11 +182,20 @@ impl Client {
         }
         let cmd = format!("/encryption/network/{}", command.verb());
         let header = self.invocation(signer, owner, &cmd, args, proofs).await?.1;
-        self.post(
-            &format!("/v1/networks/{network}/{}", command.verb()),
-            &header,
-        )
-        .await
+        let descriptor: NetworkDescriptor = self
+            .post(
+                &format!("/v1/networks/{network}/{}", command.verb()),
+                &header,
+            )
+            .await?;
+        // A new key version is attested at once when the owner rotates; a
+        // delegate's rotation waits for the owner's `attest_network`.
+        match command {
+            AdminCommand::Rotate if signer.did().same_principal(owner) => {
+                self.attest_network(signer, &descriptor).await
+            }
+            _ => Ok(descriptor),
+        }
     }
 
     /// Decrypts `envelope` as `signer`, proving authority with `proofs`

@@ -15,8 +15,21 @@ use encnet_ucan::{Cid, Did, Ipld};
 
 use crate::ClientError;
 
-/// Encrypts `plaintext` locally to the network's newest key.
+/// Encrypts `plaintext` locally to the network's newest key, once the
+/// owner's attestation of that key verifies ([`crate::attest::verify`]).
 pub fn encrypt(
+    descriptor: &NetworkDescriptor,
+    plaintext: &[u8],
+    aad: Option<&[u8]>,
+) -> Result<InlineEnvelope, ClientError> {
+    crate::attest::verify(descriptor)?;
+    encrypt_unattested(descriptor, plaintext, aad)
+}
+
+/// [`encrypt`] without the attestation check, for networks created before
+/// attestations existed: the key is then only as trustworthy as the node
+/// that served it.
+pub fn encrypt_unattested(
     descriptor: &NetworkDescriptor,
     plaintext: &[u8],
     aad: Option<&[u8]>,

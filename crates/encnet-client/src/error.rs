@@ -44,6 +44,9 @@ pub enum ClientError {
     /// Invalid input from the caller.
     #[error("{0}")]
     Usage(String),
+    /// The network's key is not the one its owner attested.
+    #[error("untrusted network key: {0}")]
+    Attestation(encnet_core::attestation::AttestationError),
 }
 
 impl ClientError {

@@ -1,7 +1,8 @@
 //! encnet-client: the Rust SDK of an encnet node.
 //!
 //! Start with [`Client`]: discover a network, [`encrypt`] locally to its
-//! public key (the plaintext never leaves the process), and
+//! public key once its owner's attestation verifies ([`attest`]; the
+//! plaintext never leaves the process), and
 //! [`Client::decrypt`] through a UCAN invocation whose signed answer is
 //! verified before any key is used. [`delegate`] issues the grants that let
 //! others decrypt; [`delegate::chain_from_tokens`] reads the chains they
@@ -10,6 +11,7 @@
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
 
+pub mod attest;
 pub mod audit;
 mod client;
 pub mod decrypt;
@@ -17,5 +19,5 @@ pub mod delegate;
 mod error;
 
 pub use client::{AdminCommand, Client};
-pub use decrypt::encrypt;
+pub use decrypt::{encrypt, encrypt_unattested};
 pub use error::ClientError;

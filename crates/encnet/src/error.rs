@@ -100,6 +100,10 @@ fn client_hint(err: &encnet_client::ClientError) -> Option<&'static str> {
         ClientError::Verification(_) => {
             Some("the answer was not made by the node addressed for this request; do not trust this node or the path to it")
         }
+        ClientError::Attestation(_) => Some(
+            "the owner attests a new key with `encnet network attest`; --allow-unattested \
+             skips this check (only for networks made before attestations)",
+        ),
         ClientError::Node { code, .. } => match code.as_str() {
             "policy_denied" | "broken_chain" | "subject_mismatch" | "command_widened" => {
                 Some("ask the network owner for a delegation (encnet delegate) and pass it with --proof")

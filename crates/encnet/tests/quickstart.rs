@@ -161,11 +161,14 @@ fn redelegation_administration_and_lifecycle() {
         .ok()
         .trim()
         .to_owned();
+    // v1 cannot bind AAD, so --aad is refused rather than carried unbound.
+    node.run_with_stdin(
+        &["encrypt", "--network", &network, "--aad", "id-7"],
+        b"v1 record",
+    )
+    .fails(1, "cannot bind AAD");
     let envelope = node
-        .run_with_stdin(
-            &["encrypt", "--network", &network, "--aad", "id-7"],
-            b"v1 record",
-        )
+        .run_with_stdin(&["encrypt", "--network", &network], b"v1 record")
         .ok();
     assert!(envelope.contains("\"alg\":\"x25519-aes256gcm/v1\""));
     node.write("r.json", envelope.as_bytes());

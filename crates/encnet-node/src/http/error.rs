@@ -52,6 +52,8 @@ fn status(err: &ServiceError) -> StatusCode {
     use ServiceError as E;
     match err {
         E::BadRequest(_)
+        | E::InvalidAttestation(_)
+        | E::TooComplex(_)
         | E::MalformedContainer(_)
         | E::MalformedToken(_)
         | E::TooManyTokens(_)

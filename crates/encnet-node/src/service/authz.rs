@@ -9,7 +9,7 @@ use std::time::Duration;
 
 use encnet_core::network_id::NetworkId;
 use encnet_ucan::{
-    chain, Cid, Container, DelegationCache, Did, Invocation, Ipld, Signed, UcanError,
+    chain, Cid, Container, ContainerLimits, DelegationCache, Did, Invocation, Ipld, Signed, UcanError,
 };
 
 use super::crypto_pool::CryptoPool;
@@ -20,6 +20,10 @@ use crate::store::{AuditDraft, Store};
 pub(crate) const MAX_AUTHORIZATION_BYTES: usize = 32 * 1024;
 /// Tokens per container.
 pub(crate) const MAX_TOKENS: usize = 16;
+/// A container's size once base64 and gzip are undone: twice the header
+/// limit, so a compressed header cannot make the node hold much more than a
+/// plain one (a gzip bomb stops here).
+const MAX_DECODED_CONTAINER_BYTES: usize = 2 * MAX_AUTHORIZATION_BYTES;
 /// Delegations per chain.
 pub(crate) const MAX_CHAIN: usize = 8;
 /// Verified delegations kept in memory (a delegation's bytes never change).
@@ -207,8 +211,13 @@ fn decode_container(bearer: Option<&str>) -> Result<Container, ServiceError> {
     if header.len() > MAX_AUTHORIZATION_BYTES {
         return Err(ServiceError::HeaderTooLarge(MAX_AUTHORIZATION_BYTES));
     }
-    Container::from_header(header, MAX_TOKENS).map_err(|err| match err {
+    let limits = ContainerLimits {
+        max_tokens: MAX_TOKENS,
+        max_decoded_bytes: MAX_DECODED_CONTAINER_BYTES,
+    };
+    Container::from_header_limited(header, limits).map_err(|err| match err {
         UcanError::TooManyTokens { .. } => ServiceError::TooManyTokens(MAX_TOKENS),
+        UcanError::ContainerTooLarge { .. } => ServiceError::TooComplex(err.to_string()),
         other => ServiceError::MalformedContainer(other.to_string()),
     })
 }
@@ -268,6 +277,10 @@ fn token_error(err: UcanError) -> ServiceError {
     match err {
         UcanError::InvalidSignature => ServiceError::InvalidSignature,
         UcanError::UnsupportedAlgorithm(..) => ServiceError::UnsupportedAlgorithm,
+        UcanError::PolicyTooLarge { .. }
+        | UcanError::PolicyTooDeep { .. }
+        | UcanError::PolicyBudgetExceeded { .. }
+        | UcanError::ArgsTooLarge { .. } => ServiceError::TooComplex(err.to_string()),
         other => ServiceError::MalformedToken(other.to_string()),
     }
 }

@@ -133,6 +133,14 @@ pub(crate) enum ServiceError {
     /// The delegation is already revoked.
     #[error("delegation already revoked")]
     AlreadyRevoked,
+    /// A container, policy or argument map over the node's work limits
+    /// (DESIGN §4.11): decompressed size, statements, depth, evaluation
+    /// budget, args size.
+    #[error("request too complex: {0}")]
+    TooComplex(String),
+    /// An owner attestation that is not the owner's or not of the stored key.
+    #[error("attestation refused: {0}")]
+    InvalidAttestation(String),
     /// Restore and destroy must be invoked by the owner itself, unproved.
     #[error("only the network owner itself may invoke this (iss = sub, no proofs)")]
     OwnerOnly,
@@ -197,6 +205,8 @@ impl ServiceError {
             Self::NotRevoker => "not_revoker",
             Self::AlreadyRevoked => "already_revoked",
             Self::OwnerOnly => "owner_only",
+            Self::InvalidAttestation(_) => "invalid_attestation",
+            Self::TooComplex(_) => "too_complex",
             Self::CheckTimeout => "check_timeout",
             Self::UnsupportedBackend(_) => "unsupported_backend",
             Self::Conflict => "conflict",

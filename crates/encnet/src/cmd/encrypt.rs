@@ -40,6 +40,20 @@ pub(crate) struct EncryptArgs {
     /// Envelope file [default: standard output].
     #[arg(long = "out", value_name = "FILE")]
     output: Option<PathBuf>,
+    /// Encrypt even if the owner has not attested the key (networks made
+    /// before attestations): the key is then only as trustworthy as the node.
+    #[arg(long)]
+    allow_unattested: bool,
+}
+
+/// Says loudly what `--allow-unattested` skips, unless the key is attested.
+fn warn_unattested(descriptor: &encnet_core::api::NetworkDescriptor) {
+    if let Err(err) = encnet_client::attest::verify(descriptor) {
+        eprintln!(
+            "warning: --allow-unattested: encrypting to a key its owner has not attested ({err}); \
+             a node or proxy that swapped it could read this"
+        );
+    }
 }
 
 pub(crate) fn run(args: EncryptArgs, node: &str) -> Result<ExitCode, CliError> {
@@ -75,7 +89,12 @@ pub(crate) fn run(args: EncryptArgs, node: &str) -> Result<ExitCode, CliError> {
         )));
     }
     let aad = args.aad.as_deref().map(str::as_bytes);
-    let envelope = encnet_client::encrypt(&descriptor, &plaintext, aad)?;
+    let envelope = if args.allow_unattested {
+        warn_unattested(&descriptor);
+        encnet_client::encrypt_unattested(&descriptor, &plaintext, aad)?
+    } else {
+        encnet_client::encrypt(&descriptor, &plaintext, aad)?
+    };
     let mut json = envelope
         .to_json()
         .map_err(|e| CliError::Usage(e.to_string()))?;

@@ -1,4 +1,4 @@
-//! `encnet network create|show|rotate|retire|revoke|restore|destroy`.
+//! `encnet network create|show|rotate|retire|revoke|restore|destroy|attest`.
 
 use std::process::ExitCode;
 
@@ -46,6 +46,14 @@ pub(crate) enum NetworkCommand {
     Restore(AdminArgs),
     /// Shred the network's keys: its envelopes become unreadable for ever.
     Destroy(AdminArgs),
+    /// Sign, as the owner, the newest key version (create and an owner's
+    /// rotate do this themselves; needed after a delegate's rotate).
+    Attest {
+        #[command(flatten)]
+        key: KeyArg,
+        /// The network id.
+        network_id: String,
+    },
 }
 
 /// A network named by id, or by owner and name (discovery).
@@ -123,11 +131,36 @@ pub(crate) fn run(cmd: NetworkCommand, node: &str) -> Result<ExitCode, CliError>
         NetworkCommand::Revoke(a) => admin(&client, a, AdminCommand::Revoke)?,
         NetworkCommand::Restore(a) => admin(&client, a, AdminCommand::Restore)?,
         NetworkCommand::Destroy(a) => admin(&client, a, AdminCommand::Destroy)?,
+        NetworkCommand::Attest { key, network_id } => {
+            let signer = key.load()?;
+            let owner = owner_of(&network_id)?;
+            if !signer.did().same_principal(&owner) {
+                return Err(CliError::Usage(format!(
+                    "only the network's owner ({owner}) attests its keys; {} holds {}",
+                    key.key.display(),
+                    signer.did()
+                )));
+            }
+            let descriptor = block_on(client.network(&network_id))??;
+            block_on(client.attest_network(&signer, &descriptor))??
+        }
     };
-    let text =
-        serde_json::to_string_pretty(&descriptor).map_err(|e| CliError::Usage(e.to_string()))?;
-    println!("{text}");
+    println!("{}", shown(&descriptor)?);
     Ok(ExitCode::SUCCESS)
+}
+
+/// The descriptor as pretty JSON, with `keyVersions`: whether the owner
+/// attested each version, as this client checked it.
+fn shown(descriptor: &NetworkDescriptor) -> Result<String, CliError> {
+    let mut json = serde_json::to_value(descriptor).map_err(|e| CliError::Usage(e.to_string()))?;
+    let versions: Vec<serde_json::Value> = encnet_client::attest::attested_versions(descriptor)
+        .into_iter()
+        .map(|(version, attested)| serde_json::json!({"keyVersion": version, "attested": attested}))
+        .collect();
+    if let Some(object) = json.as_object_mut() {
+        object.insert("keyVersions".to_owned(), serde_json::Value::Array(versions));
+    }
+    serde_json::to_string_pretty(&json).map_err(|e| CliError::Usage(e.to_string()))
 }
 
 fn admin(

@@ -18,6 +18,7 @@ pub(crate) fn router() -> Router<Arc<Node>> {
         .route("/v1/networks/{id}/revoke", post(revoke))
         .route("/v1/networks/{id}/restore", post(restore))
         .route("/v1/networks/{id}/destroy", post(destroy))
+        .route("/v1/networks/{id}/attest", post(attest))
         .route("/v1/networks/{id}/audit", get(audit))
 }
 
@@ -45,6 +46,10 @@ async fn restore(State(node): State<Arc<Node>>, Path(id): Path<String>, bearer: 
 
 async fn destroy(State(node): State<Arc<Node>>, Path(id): Path<String>, bearer: Bearer) -> Answer {
     transition(&node, &id, Transition::Destroy, &bearer).await
+}
+
+async fn attest(State(node): State<Arc<Node>>, Path(id): Path<String>, bearer: Bearer) -> Answer {
+    Ok(Json(node.attest_network(&id, bearer.as_deref()).await?))
 }
 
 async fn transition(node: &Node, id: &str, transition: Transition, bearer: &Bearer) -> Answer {
