@@ -6,7 +6,7 @@
 mod common;
 
 use common::*;
-use encnet_ucan::{Ed25519Signer, InvocationBuilder, Ipld};
+use encnet_ucan::{DelegationBuilder, Ed25519Signer, InvocationBuilder, Ipld, Policy};
 use serde_json::json;
 
 /// An owner's network and a delegate holding every administrative command.
@@ -315,3 +315,106 @@ store_tests!(
     a_revocation_is_audited_on_the_subjects_networks,
     a_poisoned_request_does_not_fail_its_batch,
 );
+
+/// A self-signed chain whose policy does the most work the limits allow:
+/// 80 nested `all` statements (240 of the 256 allowed) over large args (DESIGN §4.11).
+/// Answers the decrypt path it targets and the header.
+fn policy_bomb(node: &TestNode) -> (String, String) {
+    let attacker = Ed25519Signer::generate();
+    let holder = Ed25519Signer::generate();
+    let network = Owner {
+        signer: Ed25519Signer::from_seed(*attacker.to_seed()),
+    }
+    .network_id("bomb");
+    let statement = json!(["all", ".list[]", ["all", ".[]", ["==", ".", 1]]]);
+    let policy = Policy::from_json(&json!(vec![statement; 80])).expect("policy within limits");
+    let root = DelegationBuilder::new(&attacker, holder.did(), Some(attacker.did()), cmd(DECRYPT))
+        .policy(policy)
+        .expiration(now() + 600)
+        .sign()
+        .expect("signs");
+    let row: Vec<Ipld> = vec![Ipld::Integer(1); 40];
+    let list = Ipld::List(vec![Ipld::List(row); 40]);
+    let args = args(vec![("network", text(&network)), ("list", list)]);
+    let proofs = [root];
+    let inv = invoke(&holder, &attacker.did(), &node.did, DECRYPT, args, &proofs);
+    (
+        format!("/v1/networks/{network}/decrypt"),
+        container(&inv, &proofs),
+    )
+}
+
+/// A container whose gzip expands to megabytes from a header under 32 KiB.
+fn gzip_bomb() -> String {
+    let container = encnet_ucan::Container::new(vec![vec![0u8; 8 << 20]]);
+    let bytes = container.to_bytes(encnet_ucan::container::Form::Base64Gzip);
+    String::from_utf8(bytes).expect("base64 is ASCII")
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn bombs_neither_starve_health_nor_an_honest_decrypt() {
+    let node = std::sync::Arc::new(TestNode::start(Backend::Sqlite).await);
+    let owner = Owner::new();
+    let descriptor = create_network(&node, &owner, "honest", "v2").await;
+    let envelope = encrypt(&descriptor, b"still served");
+    let (path, policy) = policy_bomb(&node);
+    let bombs = std::sync::Arc::new([policy, gzip_bomb()]);
+    assert!(bombs[1].len() < 32 * 1024, "the gzip bomb fits in a header");
+    let until = std::time::Instant::now() + std::time::Duration::from_secs(3);
+    let mut attackers = Vec::new();
+    for i in 0..4 {
+        let (node, bombs, path) = (node.clone(), bombs.clone(), path.clone());
+        attackers.push(tokio::spawn(async move {
+            let mut codes = std::collections::BTreeSet::new();
+            while std::time::Instant::now() < until {
+                let (_, body) = node.post(&path, Some(&bombs[i % 2])).await;
+                codes.insert(body["code"].as_str().unwrap_or_default().to_owned());
+            }
+            codes
+        }));
+    }
+    let health = reqwest::Client::new();
+    let mut checks = 0;
+    while std::time::Instant::now() < until {
+        let started = std::time::Instant::now();
+        let status = health
+            .get(format!("{}/healthz", node.url))
+            .send()
+            .await
+            .expect("healthz answers")
+            .status();
+        assert_eq!(status, 200);
+        assert!(
+            started.elapsed() < std::time::Duration::from_secs(1),
+            "healthz stalled"
+        );
+        checks += 1;
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    let request = DecryptRequest::new(&envelope);
+    let inv = invoke(
+        &owner.signer,
+        &owner.did(),
+        &node.did,
+        DECRYPT,
+        request.args.clone(),
+        &[],
+    );
+    let decrypt = format!("/v1/networks/{}/decrypt", descriptor.network_id);
+    let (status, body) = node.post(&decrypt, Some(&container(&inv, &[]))).await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(
+        open_answer(&node.did, &body, &request, &envelope),
+        b"still served"
+    );
+    let mut codes = std::collections::BTreeSet::new();
+    for attacker in attackers {
+        codes.extend(attacker.await.expect("attacker"));
+    }
+    assert!(checks > 10, "healthz was asked {checks} times");
+    assert_eq!(
+        codes.into_iter().collect::<Vec<_>>(),
+        ["too_complex"],
+        "every bomb is refused for its cost"
+    );
+}
