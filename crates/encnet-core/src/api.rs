@@ -143,6 +143,9 @@ pub struct NetworkDescriptor {
     pub created_at: String,
     /// RFC 3339.
     pub updated_at: String,
+    /// The owner's attestations, one per attested key version (DESIGN §4.3).
+    #[serde(default)]
+    pub attestations: Vec<crate::attestation::Attestation>,
 }
 
 /// `GET /.well-known/encryption/network/{name}?ownerDid=`.
@@ -268,6 +271,11 @@ pub struct AuditRecord {
 pub struct AuditPage {
     /// Entries in sequence order.
     pub entries: Vec<AuditRecord>,
+    /// The checkpoint the node signed at this read: it covers the read's
+    /// own entry, the last of the network's log when the page reaches it
+    /// (absent from nodes older than checkpoints).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub checkpoint: Option<crate::audit::SignedCheckpoint>,
 }
 
 /// RFC 9457 problem details, with encnet's stable `code`.

@@ -17,6 +17,8 @@
 
 mod aead;
 pub mod api;
+pub mod attestation;
+pub mod audit;
 pub mod canonical;
 pub mod column;
 pub mod envelope;
