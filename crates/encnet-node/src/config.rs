@@ -30,6 +30,30 @@ pub struct Config {
     pub at_rest: AtRest,
     /// Maximum invocation lifetime the node accepts, in seconds.
     pub max_ttl_secs: i64,
+    /// Audit log settings.
+    pub audit: AuditConfig,
+}
+
+/// `[audit]` section: how often the node signs a checkpoint of its audit
+/// chain (DESIGN §4.10), besides one on every audit read.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct AuditConfig {
+    /// A checkpoint once the chain has grown by this many entries (0 is
+    /// taken as 1).
+    pub checkpoint_every_entries: u64,
+    /// A checkpoint this many seconds after the last one, if entries were
+    /// added since (0 is taken as 1).
+    pub checkpoint_every_secs: u64,
+}
+
+impl Default for AuditConfig {
+    fn default() -> Self {
+        Self {
+            checkpoint_every_entries: 1000,
+            checkpoint_every_secs: 60,
+        }
+    }
 }
 
 /// `[at_rest]` section.
@@ -92,6 +116,7 @@ impl std::fmt::Debug for Config {
             .field("log_format", &self.log_format)
             .field("at_rest", &self.at_rest)
             .field("max_ttl_secs", &self.max_ttl_secs)
+            .field("audit", &self.audit)
             .finish()
     }
 }
@@ -143,6 +168,7 @@ impl Default for Config {
             log_format: LogFormat::Text,
             at_rest: AtRest::default(),
             max_ttl_secs: 300,
+            audit: AuditConfig::default(),
         }
     }
 }
@@ -186,6 +212,12 @@ impl Config {
                 }
             };
         }
+        if let Some(v) = var("ENCNET_AUDIT_CHECKPOINT_ENTRIES") {
+            self.audit.checkpoint_every_entries = positive("ENCNET_AUDIT_CHECKPOINT_ENTRIES", &v)?;
+        }
+        if let Some(v) = var("ENCNET_AUDIT_CHECKPOINT_SECS") {
+            self.audit.checkpoint_every_secs = positive("ENCNET_AUDIT_CHECKPOINT_SECS", &v)?;
+        }
         if let Some(v) = var("ENCNET_LEGACY_PLAINTEXT") {
             self.at_rest.legacy_plaintext = match v.as_str() {
                 "allow" => LegacyPlaintext::Allow,
@@ -212,6 +244,17 @@ impl Config {
     }
 }
 
+/// A whole number of at least 1, from variable `name`.
+fn positive(name: &'static str, value: &str) -> Result<u64, ConfigError> {
+    match value.parse::<u64>() {
+        Ok(n) if n > 0 => Ok(n),
+        _ => Err(ConfigError::Env {
+            name,
+            message: format!("{value:?} is not a whole number of at least 1"),
+        }),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -224,6 +267,26 @@ mod tests {
         assert_eq!(config.database_url, None);
         assert_eq!(config.at_rest.legacy_plaintext, LegacyPlaintext::Reject);
         assert_eq!(config.max_ttl_secs, 300);
+    }
+
+    #[test]
+    fn audit_checkpoint_intervals_come_from_the_file_and_the_environment(
+    ) -> Result<(), Box<dyn std::error::Error>> {
+        assert_eq!(Config::default().audit.checkpoint_every_entries, 1000);
+        assert_eq!(Config::default().audit.checkpoint_every_secs, 60);
+        let dir = tempfile::tempdir()?;
+        let path = dir.path().join("encnet.toml");
+        std::fs::write(&path, "[audit]\ncheckpoint_every_entries = 10\n")?;
+        let mut config = Config::from_file(&path)?;
+        assert_eq!(config.audit.checkpoint_every_entries, 10);
+        assert_eq!(config.audit.checkpoint_every_secs, 60);
+        config
+            .apply_env(|name| (name == "ENCNET_AUDIT_CHECKPOINT_SECS").then(|| "5".to_owned()))?;
+        assert_eq!(config.audit.checkpoint_every_secs, 5);
+        let zero = config
+            .apply_env(|name| (name == "ENCNET_AUDIT_CHECKPOINT_ENTRIES").then(|| "0".to_owned()));
+        assert!(matches!(zero, Err(ConfigError::Env { .. })));
+        Ok(())
     }
 
     #[test]

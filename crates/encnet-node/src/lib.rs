@@ -26,7 +26,10 @@ use encnet_core::root_key::RootKey;
 use encnet_ucan::Ed25519Signer;
 use tokio::net::TcpListener;
 
-pub use audit::{verify_audit_chain, verify_data_dir, verify_database, AuditReport, ChainBreak};
+pub use audit::{
+    export_checkpoint, verify_audit_chain, verify_data_dir, verify_database, verify_database_with,
+    AuditReport, ChainBreak, CheckpointSigner, VerifyOptions,
+};
 pub use config::{Config, LogFormat};
 pub use http::HttpLimits;
 pub use seed::{seed, SeedPlan};
@@ -71,6 +74,13 @@ pub enum NodeError {
     /// The root key could not be loaded or created.
     #[error("root key: {0}")]
     RootKey(#[from] encnet_core::error::RootKeyError),
+    /// The audit chain no longer reaches its latest signed checkpoint, or
+    /// has another hash there.
+    #[error(
+        "{0}; refusing to start on it: restore the database from a backup \
+         taken after that checkpoint, and check it with `encnet audit verify`"
+    )]
+    AuditTruncated(encnet_core::audit::AuditError),
     /// The database could not be opened or migrated.
     #[error("database: {0}")]
     Store(String),
@@ -98,12 +108,13 @@ impl Server {
     /// opens the database and applies migrations.
     pub async fn open(config: &Config) -> Result<Self, NodeError> {
         let (root, store) = open_parts(config).await?;
+        audit::refuse_truncated(&store).await?;
         let backend = LocalBackend::new(root.network_seal(config.at_rest.legacy_plaintext));
         let signer = Ed25519Signer::from_seed(*root.node_identity_seed());
         http::metrics::install();
-        Ok(Self {
-            node: Arc::new(Node::new(store, backend, signer, config.max_ttl_secs)),
-        })
+        let node = Arc::new(Node::new(store, backend, signer, config.max_ttl_secs));
+        service::start_checkpoints(&node, &config.audit);
+        Ok(Self { node })
     }
 
     /// The node's DID: the `aud` of every invocation addressed to it.

@@ -3,8 +3,10 @@
 //! allowed or denied.
 
 mod args;
+mod attestation;
 mod authz;
 mod cache;
+mod checkpoint;
 mod crypto_pool;
 mod decrypt;
 mod error;
@@ -12,6 +14,7 @@ mod network;
 mod rejections;
 mod revocation;
 
+pub(crate) use checkpoint::start_checkpoints;
 pub(crate) use error::ServiceError;
 pub(crate) use network::Transition;
 
@@ -81,7 +84,9 @@ impl Node {
             .network(id)
             .await?
             .ok_or(ServiceError::NetworkNotFound)?;
-        Ok(network::descriptor(&record, &self.node_did))
+        let mut descriptor = network::descriptor(&record, &self.node_did);
+        descriptor.attestations = attestation::served(self.store.attestations(id).await?)?;
+        Ok(descriptor)
     }
 
     /// Runs `op` under the capability check for `expect`, and records one

@@ -198,13 +198,19 @@ impl Node {
             let limit = optional_int_arg(auth.args(), "limit")?
                 .unwrap_or(MAX_AUDIT_PAGE)
                 .clamp(1, MAX_AUDIT_PAGE);
-            // Reading is audited too; the page then includes this read.
-            self.store.record_allowed(decision).await?;
+            // Reading is audited too; the page then includes this read,
+            // and the checkpoint signed now covers it: a client reading to
+            // the end of the network's log meets that entry and compares.
+            let read = self.store.record_allowed(decision).await?;
+            let checkpoint = self.checkpoint(&read).await?;
             let entries = self
                 .store
                 .audit_page(network, after, u32::try_from(limit).unwrap_or(1000))
                 .await?;
-            Ok(AuditPage { entries })
+            Ok(AuditPage {
+                entries,
+                checkpoint: Some(checkpoint),
+            })
         })
         .await
     }
@@ -225,7 +231,7 @@ impl Node {
 }
 
 /// The invocation is the owner's own: issued by its subject, with no proofs.
-fn require_owner(auth: &Authorized) -> Result<(), ServiceError> {
+pub(super) fn require_owner(auth: &Authorized) -> Result<(), ServiceError> {
     let payload = &auth.invocation.payload;
     if payload.iss.same_principal(&payload.sub) && payload.prf.is_empty() {
         Ok(())
@@ -255,5 +261,6 @@ pub(super) fn descriptor(record: &NetworkRecord, node_did: &Did) -> NetworkDescr
         key_backend: record.key_backend,
         created_at: record.created_at.clone(),
         updated_at: record.updated_at.clone(),
+        attestations: Vec::new(),
     }
 }

@@ -5,6 +5,7 @@
 //! Every operation is written once, here, over [`query::Tx`]; the backends
 //! ([`sqlite`], [`postgres`]) only open connections and run transactions.
 
+mod checkpoints;
 mod group_commit;
 mod memory;
 mod nonce_set;
@@ -19,6 +20,7 @@ use std::collections::HashSet;
 use std::future::Future;
 use std::path::PathBuf;
 use std::pin::Pin;
+use std::sync::Arc;
 
 use encnet_core::api::{AuditRecord, KeyBackend, NetworkState, Threshold};
 use encnet_core::suite::Suite;
@@ -29,6 +31,8 @@ use group_commit::Write;
 use postgres::PgStore;
 use query::{AuditRow, Conn, NetworkKeyRow, NetworkRow, Tx, Value};
 use sqlite::SqliteStore;
+
+pub(crate) use checkpoints::CheckpointDue;
 
 /// What can go wrong below the service layer.
 #[derive(Debug, thiserror::Error)]
@@ -218,7 +222,9 @@ pub(crate) struct TableSizes {
     pub(crate) audit: i64,
 }
 
-/// The records of the audit chain, for offline verification.
+/// Every record of the audit chain (tests; verifiers stream it instead,
+/// see [`Store::audit_after`]).
+#[cfg(test)]
 pub(crate) type AuditChain = Vec<AuditRecord>;
 
 /// Where the database lives.
@@ -246,6 +252,8 @@ impl Location {
 /// The node's database: SQLite or PostgreSQL, with the same behaviour.
 pub(crate) struct Store {
     backend: Backend,
+    /// Woken as the chain grows (see [`CheckpointDue`]).
+    due: Arc<CheckpointDue>,
 }
 
 // One per process: the variants' sizes do not matter.
@@ -272,6 +280,7 @@ impl Reader {
 
 type TxFuture<'a, T> = Pin<Box<dyn Future<Output = Result<T, StoreError>> + Send + 'a>>;
 
+#[cfg(test)]
 const AUDIT_SELECT_ALL: &str = "SELECT * FROM audit ORDER BY seq";
 const AUDIT_SELECT_PAGE: &str =
     "SELECT * FROM audit WHERE network = $1 AND seq > $2 ORDER BY seq LIMIT $3";
@@ -283,7 +292,10 @@ impl Store {
             Location::Sqlite(path) => Backend::Sqlite(SqliteStore::open(path).await?),
             Location::Postgres(url) => Backend::Postgres(PgStore::open(url).await?),
         };
-        Ok(Self { backend })
+        Ok(Self {
+            backend,
+            due: Arc::default(),
+        })
     }
 
     /// Opens an existing database read-only, without migrating (offline tools).
@@ -292,10 +304,14 @@ impl Store {
             Location::Sqlite(path) => Backend::Sqlite(SqliteStore::open_read_only(path).await?),
             Location::Postgres(url) => Backend::Postgres(PgStore::open_read_only(url).await?),
         };
-        Ok(Self { backend })
+        Ok(Self {
+            backend,
+            due: Arc::default(),
+        })
     }
 
-    /// Every audit record in sequence order (offline verification).
+    /// Every audit record in sequence order, at once (tests only).
+    #[cfg(test)]
     pub(crate) async fn audit_chain(&self) -> Result<AuditChain, StoreError> {
         let mut reader = self.reader().await?;
         let rows: Vec<AuditRow> = reader.conn().fetch_all(AUDIT_SELECT_ALL, &[]).await?;
@@ -330,6 +346,55 @@ impl Store {
             )
             .await?;
         row.map(NetworkRecord::try_from).transpose()
+    }
+
+    /// The owner's attestations of the network's key versions, oldest
+    /// version first: each statement's canonical JSON and its signature.
+    pub(crate) async fn attestations(&self, id: &str) -> Result<Vec<(String, String)>, StoreError> {
+        let mut reader = self.reader().await?;
+        reader
+            .conn()
+            .fetch_all(
+                "SELECT statement, signature FROM attestations \
+                 WHERE network_id = $1 ORDER BY key_version",
+                &[Value::Text(id)],
+            )
+            .await
+    }
+
+    /// Stores the owner's attestation of key version `version` (replacing an
+    /// earlier one of the same version).
+    pub(crate) async fn attest(
+        &self,
+        id: &str,
+        version: u64,
+        statement: String,
+        signature: String,
+        decision: Decision,
+    ) -> Result<AuditRecord, StoreError> {
+        let id = id.to_owned();
+        self.transact_decision(decision, move |tx| {
+            Box::pin(async move {
+                tx.conn
+                    .execute(
+                        "INSERT INTO attestations \
+                         (network_id, key_version, statement, signature, created_at) \
+                         VALUES ($1, $2, $3, $4, $5) \
+                         ON CONFLICT (network_id, key_version) DO UPDATE \
+                         SET statement = excluded.statement, signature = excluded.signature",
+                        &[
+                            Value::Text(&id),
+                            Value::Int(query::to_i64(version)?),
+                            Value::Text(&statement),
+                            Value::Text(&signature),
+                            Value::Text(&clock::now_rfc3339()),
+                        ],
+                    )
+                    .await
+                    .map(drop)
+            })
+        })
+        .await
     }
 
     /// The ids of the networks `owner` owns, in id order.
@@ -434,7 +499,8 @@ impl Store {
     /// Appends one audit entry (a denial), group-committed.
     pub(crate) async fn append_audit(&self, draft: AuditDraft) -> Result<AuditRecord, StoreError> {
         draft.check_bounds()?;
-        self.backend.submit(Write::Denied(draft)).await
+        let record = self.backend.submit(Write::Denied(draft)).await;
+        record.inspect(|r| self.due.observe(r))
     }
 
     /// Consumes the nonce and records the allowed decision, atomically: the
@@ -444,7 +510,8 @@ impl Store {
         decision: Decision,
     ) -> Result<AuditRecord, StoreError> {
         decision.audit.check_bounds()?;
-        self.backend.submit(Write::Allowed(decision)).await
+        let record = self.backend.submit(Write::Allowed(decision)).await;
+        record.inspect(|r| self.due.observe(r))
     }
 
     /// Deletes nonces that expired before `now` (SQLite: those at the
@@ -701,14 +768,16 @@ impl Store {
         F: for<'a, 'c> FnOnce(&'a mut Tx<'c>) -> TxFuture<'a, ()> + Send + 'static,
     {
         decision.audit.check_bounds()?;
-        self.transact(move |tx| {
-            Box::pin(async move {
-                tx.claim_nonce(&decision.nonce, decision.now).await?;
-                change(tx).await?;
-                tx.append_audit(decision.audit).await
+        let record = self
+            .transact(move |tx| {
+                Box::pin(async move {
+                    tx.claim_nonce(&decision.nonce, decision.now).await?;
+                    change(tx).await?;
+                    tx.append_audit(decision.audit).await
+                })
             })
-        })
-        .await
+            .await;
+        record.inspect(|r| self.due.observe(r))
     }
 }
 
