@@ -46,6 +46,13 @@ pub fn encrypt_unattested(
         .network_id
         .parse()
         .map_err(|_| ClientError::InvalidResponse("invalid network id".into()))?;
+    if aad.is_some() && suite == Suite::V1 {
+        // v1 (TinyCloud's format) carries `aad` unauthenticated.
+        return Err(ClientError::Usage(format!(
+            "{} cannot bind AAD; encrypt with a v2 network",
+            suite.as_str()
+        )));
+    }
     Ok(InlineEnvelope::seal(
         network,
         suite,

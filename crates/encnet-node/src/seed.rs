@@ -53,7 +53,9 @@ pub async fn seed(
         let mut batch = Vec::with_capacity((end - start) as usize);
         for i in start..end {
             let id = id_of(i)?;
-            let key = backend.generate(&id.to_string(), 1);
+            let key = backend
+                .generate(&id.to_string(), 1)
+                .map_err(|err| NodeError::Store(err.to_string()))?;
             let record =
                 NetworkRecord::new_one_of_one(&id, Suite::V2, key.public_key.clone(), now.clone());
             batch.push((record, key));

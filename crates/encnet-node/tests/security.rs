@@ -424,3 +424,51 @@ async fn bombs_neither_starve_health_nor_an_honest_decrypt() {
         "every bomb is refused for its cost"
     );
 }
+
+/// Not a test: what the costliest refused request costs the node next to
+/// an honest decrypt, one at a time on one connection (issue 21's report).
+/// `cargo test --release -p encnet-node --test security cost -- --ignored --nocapture`
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "a measurement, not a test"]
+async fn cost_of_the_worst_request_next_to_a_decrypt() {
+    let node = TestNode::start(Backend::Sqlite).await;
+    let owner = Owner::new();
+    let descriptor = create_network(&node, &owner, "cost", "v2").await;
+    let envelope = encrypt(&descriptor, b"x");
+    let (path, policy) = policy_bomb(&node);
+    let rounds = 200;
+    let started = std::time::Instant::now();
+    for _ in 0..rounds {
+        node.post(&path, Some(&policy)).await;
+    }
+    let bomb = started.elapsed() / rounds;
+    let gzip = gzip_bomb();
+    let started = std::time::Instant::now();
+    for _ in 0..rounds {
+        node.post(&path, Some(&gzip)).await;
+    }
+    let gzip_cost = started.elapsed() / rounds;
+    let decrypt = format!("/v1/networks/{}/decrypt", descriptor.network_id);
+    let headers: Vec<String> = (0..rounds)
+        .map(|_| {
+            let request = DecryptRequest::new(&envelope);
+            let inv = invoke(
+                &owner.signer,
+                &owner.did(),
+                &node.did,
+                DECRYPT,
+                request.args,
+                &[],
+            );
+            container(&inv, &[])
+        })
+        .collect();
+    let started = std::time::Instant::now();
+    for header in &headers {
+        assert_eq!(node.post(&decrypt, Some(header)).await.0, 200);
+    }
+    let honest = started.elapsed() / rounds;
+    println!(
+        "per request, sequential: policy bomb {bomb:?}, gzip bomb {gzip_cost:?}, decrypt {honest:?}"
+    );
+}

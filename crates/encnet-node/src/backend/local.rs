@@ -29,14 +29,18 @@ impl LocalBackend {
     }
 
     /// A fresh key pair for `version`, the private half sealed.
-    pub(crate) fn generate(&self, network_id: &str, version: u64) -> NewKey {
+    pub(crate) fn generate(&self, network_id: &str, version: u64) -> Result<NewKey, BackendError> {
         let secret = SecretKey::generate();
         let aad = sealed_key_aad(network_id, version);
-        NewKey {
+        let sealed_private_key = self
+            .seal
+            .try_seal(secret.to_bytes().as_slice(), &aad)
+            .map_err(|err| BackendError::Sealed(err.to_string()))?;
+        Ok(NewKey {
             key_version: version,
             public_key: secret.public_key().to_bytes().to_vec(),
-            sealed_private_key: self.seal.seal(secret.to_bytes().as_slice(), &aad),
-        }
+            sealed_private_key,
+        })
     }
 
     /// Opens the sealed key, unwraps the data key and wraps it to the

@@ -11,7 +11,7 @@ use encnet_ucan::Did;
 
 use super::args::{int_arg, optional_int_arg, optional_string_arg, string_arg};
 use super::authz::{Authorized, Expectation};
-use super::decrypt::wire_suite;
+use super::decrypt::{backend_error, wire_suite};
 use super::{Node, ServiceError};
 use crate::clock;
 use crate::store::{NetworkRecord, StateChange};
@@ -81,7 +81,7 @@ impl Node {
                 .map_err(|err| ServiceError::BadRequest(err.to_string()))?;
             let network_id = id.to_string();
             decision.audit.network = network_id.clone();
-            let key = self.backend.generate(&network_id, 1);
+            let key = self.backend.generate(&network_id, 1).map_err(backend_error)?;
             let record = NetworkRecord::new_one_of_one(
                 &id,
                 alg,
@@ -109,7 +109,10 @@ impl Node {
         };
         self.gated(bearer, expect, |_auth, decision| async move {
             let record = self.active_network(network).await?;
-            let key = self.backend.generate(network, record.key_version + 1);
+            let key = self
+                .backend
+                .generate(network, record.key_version + 1)
+                .map_err(backend_error)?;
             self.store.rotate(network, key, decision).await?;
             self.networks.invalidate(network);
             self.descriptor(network).await
