@@ -172,7 +172,7 @@ async fn strangers_write_nothing_durable(backend: Backend) {
             args(vec![]),
             &[],
         );
-        let mut bytes = inv.bytes.clone();
+        let mut bytes = inv.bytes;
         bytes[5] ^= 1;
         encnet_ucan::Container::new(vec![bytes]).to_header()
     };

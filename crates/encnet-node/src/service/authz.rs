@@ -9,7 +9,8 @@ use std::time::Duration;
 
 use encnet_core::network_id::NetworkId;
 use encnet_ucan::{
-    chain, Cid, Container, ContainerLimits, DelegationCache, Did, Invocation, Ipld, Signed, UcanError,
+    chain, Cid, Container, ContainerLimits, DelegationCache, Did, Invocation, Ipld, Signed,
+    UcanError,
 };
 
 use super::crypto_pool::CryptoPool;

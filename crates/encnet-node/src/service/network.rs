@@ -81,7 +81,10 @@ impl Node {
                 .map_err(|err| ServiceError::BadRequest(err.to_string()))?;
             let network_id = id.to_string();
             decision.audit.network = network_id.clone();
-            let key = self.backend.generate(&network_id, 1).map_err(backend_error)?;
+            let key = self
+                .backend
+                .generate(&network_id, 1)
+                .map_err(backend_error)?;
             let record = NetworkRecord::new_one_of_one(
                 &id,
                 alg,
