@@ -476,12 +476,17 @@ pub async fn create_network(
         &owner.did(),
         &node.did,
         "/encryption/network/create",
-        args(vec![("name", text(name)), ("alg", text(alg))]),
+        args(vec![("name", text(name)), ("alg", text(wire_name(alg)))]),
         &[],
     );
     let (status, body) = node.post("/v1/networks", Some(&container(&inv, &[]))).await;
     assert_eq!(status, 200, "create failed: {body}");
     serde_json::from_value(body).expect("descriptor")
+}
+
+/// The wire name of a suite given by wire or short name (`v1`, `v2`).
+pub fn wire_name(alg: &str) -> &'static str {
+    alg.parse::<Suite>().expect("a suite").as_str()
 }
 
 /// Encrypts `plaintext` locally to the network's current key.
