@@ -150,3 +150,51 @@ async fn commit_batches(pool: PgPool, mut queue: mpsc::Receiver<Pending>) {
         replies.deliver(committed);
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::super::group_commit::tests::decision_with;
+    use super::super::query::SHARED_CLOCK_MARGIN_SECS;
+    use super::super::{Location, Store, StoreError};
+
+    /// A store on a fresh schema of `ENCNET_TEST_DATABASE_URL`.
+    async fn store() -> Store {
+        let url = std::env::var("ENCNET_TEST_DATABASE_URL").expect("ENCNET_TEST_DATABASE_URL");
+        let schema = format!("encnet_unit_{}", hex::encode(rand::random::<[u8; 8]>()));
+        let admin = sqlx::PgPool::connect(&url).await.expect("connect");
+        sqlx::query(&format!("CREATE SCHEMA {schema}"))
+            .execute(&admin)
+            .await
+            .expect("schema");
+        admin.close().await;
+        let separator = if url.contains('?') { '&' } else { '?' };
+        let url = format!("{url}{separator}options=-csearch_path%3D{schema}");
+        Store::open(&Location::Postgres(url)).await.expect("opens")
+    }
+
+    /// Processes' clocks may differ: a nonce that expired by this clock is
+    /// neither purged nor reusable until the margin has passed too.
+    #[tokio::test]
+    #[ignore = "not run: needs PostgreSQL (set ENCNET_TEST_DATABASE_URL, pass --ignored)"]
+    async fn postgres_nonces_outlive_their_expiry_by_the_clock_margin() {
+        let store = store().await;
+        let expired_at = 10_000;
+        let claim = || decision_with("did:key:a", vec![7; 16], expired_at, expired_at - 60);
+        store.record_allowed(claim()).await.expect("claimed");
+        let soon_after = expired_at + SHARED_CLOCK_MARGIN_SECS / 2;
+        assert_eq!(store.purge_nonces(soon_after).await.expect("purge"), 0);
+        let mut again = claim();
+        again.now = soon_after;
+        assert!(matches!(
+            store.record_allowed(again.clone()).await,
+            Err(StoreError::Replay)
+        ));
+        let later = expired_at + SHARED_CLOCK_MARGIN_SECS + 1;
+        again.now = later;
+        store
+            .record_allowed(again)
+            .await
+            .expect("reusable after the margin");
+        assert_eq!(store.purge_nonces(later + 1000).await.expect("purge"), 1);
+    }
+}
