@@ -104,7 +104,8 @@ async fn decisions_survive_sigkill() {
     )
     .await
     .expect("open the node's database");
-    sqlx::query("UPDATE audit SET outcome = 'allowed' WHERE seq = 3")
+    // Entries: create, attest, decrypt, replay refused, decrypt.
+    sqlx::query("UPDATE audit SET outcome = 'denied:replay' WHERE seq = 3")
         .execute(&db)
         .await
         .expect("tamper with entry 3");
