@@ -78,6 +78,12 @@ impl DelegationCache {
         }
     }
 
+    /// Whether the delegation with this CID has verified before, so using
+    /// it again costs no signature check.
+    pub fn contains(&self, cid: &Cid) -> bool {
+        self.verified.lock().is_ok_and(|map| map.contains_key(cid))
+    }
+
     /// Decodes and verifies `bytes` (known to hash to `cid`), or returns the
     /// delegation verified earlier under `cid`.
     fn decode(&self, cid: &Cid, bytes: &[u8]) -> Result<Signed<Delegation>, UcanError> {

@@ -9,8 +9,8 @@ use std::time::Duration;
 
 use encnet_core::network_id::NetworkId;
 use encnet_ucan::{
-    chain, Cid, Container, ContainerLimits, DelegationCache, Did, Invocation, Ipld, Signed,
-    UcanError,
+    chain, Cid, Container, ContainerLimits, DelegationCache, Did, EvalBudget, Invocation, Ipld,
+    Signed, UcanError,
 };
 
 use super::crypto_pool::CryptoPool;
@@ -36,6 +36,9 @@ const MAX_NONCE_BYTES: usize = 64;
 /// Longest a proof chain's validation may take before the request is
 /// refused (`check_timeout`).
 const CHECK_DEADLINE: Duration = Duration::from_secs(2);
+/// Policy evaluation steps a chain may take on an async worker before it is
+/// sent to the crypto pool instead (a few µs; the full budget is 100 000).
+const INLINE_BUDGET: u64 = 1_000;
 /// Clock skew allowed between a client and the node (DESIGN §4.6), as for `nbf`.
 const CLOCK_SKEW_SECS: i64 = 30;
 
@@ -163,10 +166,11 @@ impl Authorizer {
         Ok(())
     }
 
-    /// The proof chain, off the async workers: a self-issued invocation has
-    /// none to walk; any other is validated on the crypto pool within
-    /// [`CHECK_DEADLINE`] (its policies are bounded by the UCAN crate's
-    /// evaluation budget, so an abandoned check ends soon after).
+    /// The proof chain. A self-issued invocation has none to walk, and a
+    /// chain of already verified delegations within [`INLINE_BUDGET`] is
+    /// cheap; any other is validated off the async workers, on the crypto
+    /// pool within [`CHECK_DEADLINE`] (its policies are bounded by the UCAN
+    /// crate's evaluation budget, so an abandoned check ends soon after).
     async fn check_chain(
         &self,
         invocation: Signed<Invocation>,
@@ -177,6 +181,31 @@ impl Authorizer {
         if invocation.payload.prf.is_empty() {
             chain::validate_proofs(&invocation, &proofs, now, &revoked).map_err(chain_error)?;
             return Ok((invocation, proofs));
+        }
+        // A chain of delegations verified before, whose policies fit a small
+        // budget, is checked where it is (a few µs: no hand-off); any other
+        // goes to the pool with the full budget.
+        if invocation
+            .payload
+            .prf
+            .iter()
+            .all(|cid| self.delegations.contains(cid))
+        {
+            let mut budget = EvalBudget::new(INLINE_BUDGET);
+            match chain::validate_proofs_within(
+                &invocation,
+                &proofs,
+                now,
+                &revoked,
+                &self.delegations,
+                &mut budget,
+            ) {
+                Err(UcanError::PolicyBudgetExceeded { .. }) => {}
+                checked => {
+                    checked.map_err(chain_error)?;
+                    return Ok((invocation, proofs));
+                }
+            }
         }
         let cache = Arc::clone(&self.delegations);
         let job = self.pool.run(move || {
