@@ -78,6 +78,11 @@ pub struct TestNode {
 
 impl TestNode {
     pub async fn start(backend: Backend) -> Self {
+        Self::launch(backend, encnet_node::HttpLimits::default()).await
+    }
+
+    /// A node on `backend` serving under `limits`.
+    async fn launch(backend: Backend, limits: encnet_node::HttpLimits) -> Self {
         let temp = tempfile::tempdir().expect("temp dir");
         let data_dir = temp.path().join("data");
         let database = match backend {
@@ -99,9 +104,13 @@ impl TestNode {
         let (tx, rx) = oneshot::channel::<()>();
         let task = tokio::spawn(async move {
             server
-                .serve(listener, async {
-                    let _ = rx.await;
-                })
+                .serve_with_limits(
+                    listener,
+                    async {
+                        let _ = rx.await;
+                    },
+                    limits,
+                )
                 .await
                 .expect("node serves");
         });
@@ -575,43 +584,7 @@ pub fn open_answer(
 impl TestNode {
     /// A node on SQLite serving under `limits` instead of the defaults.
     pub async fn start_with_limits(limits: encnet_node::HttpLimits) -> Self {
-        let temp = tempfile::tempdir().expect("temp dir");
-        let data_dir = temp.path().join("data");
-        let config = Config {
-            data_dir: data_dir.clone(),
-            ..Config::default()
-        };
-        let server = Server::open(&config).await.expect("node opens");
-        let did: Did = server.node_did().parse().expect("node DID parses");
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-            .await
-            .expect("bind loopback");
-        let url = format!("http://{}", listener.local_addr().expect("local addr"));
-        let (tx, rx) = oneshot::channel::<()>();
-        let task = tokio::spawn(async move {
-            server
-                .serve_with_limits(
-                    listener,
-                    async {
-                        let _ = rx.await;
-                    },
-                    limits,
-                )
-                .await
-                .expect("node serves");
-        });
-        Self {
-            url,
-            did,
-            data_dir,
-            backend: Backend::Sqlite,
-            database_url: None,
-            _database: None,
-            _temp: temp,
-            shutdown: Some(tx),
-            task: Some(task),
-            http: reqwest::Client::new(),
-        }
+        Self::launch(Backend::Sqlite, limits).await
     }
 
     /// `host:port` of the node, for raw TCP connections.
