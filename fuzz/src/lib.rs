@@ -1,0 +1,39 @@
+//! What the fuzz targets share: a fixed clock, fixed principals, and the
+//! properties several targets assert.
+
+use encnet_ucan::{Cid, Did, Ed25519Signer};
+
+/// The clock every target validates against, so a run is reproducible.
+/// The UCAN invocation fixtures' `time` (2026-01-01 UTC).
+pub const NOW: i64 = 1_767_225_600;
+
+/// Principal `i` of a small fixed cast (0 is the network owner, the
+/// subject of most chains; the last one is the node).
+pub fn principal(i: u8) -> Ed25519Signer {
+    Ed25519Signer::from_seed([i % PRINCIPALS + 1; 32])
+}
+
+/// How many principals [`principal`] cycles through.
+pub const PRINCIPALS: u8 = 5;
+
+/// The executor every invocation should name.
+pub fn node() -> Did {
+    principal(PRINCIPALS - 1).did()
+}
+
+/// Commands a chain draws from: a tree with siblings, so attenuation is
+/// exercised in both directions.
+pub const COMMANDS: [&str; 7] = [
+    "/",
+    "/encryption",
+    "/encryption/decrypt",
+    "/encryption/network",
+    "/encryption/network/rotate",
+    "/encryption/decryptx",
+    "/ucan/revoke",
+];
+
+/// Whether `cid` is the CID encnet computes for `bytes`.
+pub fn cid_matches(cid: &Cid, bytes: &[u8]) -> bool {
+    encnet_ucan::envelope::cid_of(bytes) == *cid
+}
