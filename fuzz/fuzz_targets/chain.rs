@@ -14,7 +14,7 @@ use encnet_ucan::chain::{self, ProofStore};
 use encnet_ucan::{
     Cid, Command, Delegation, DelegationBuilder, Did, InvocationBuilder, Ipld, Policy, Signed,
 };
-use fuzz::{principal, NOW};
+use fuzz::{did, principal, NOW};
 use libfuzzer_sys::fuzz_target;
 
 #[derive(Debug, Arbitrary)]
@@ -97,13 +97,12 @@ fuzz_target!(|input: Input| {
             Ipld::List(vec![Ipld::String("a".into())]),
         ),
     ]);
-    let issuer = principal(input.iss);
     let mut builder =
-        InvocationBuilder::new(&issuer, principal(input.sub).did(), command(input.cmd))
+        InvocationBuilder::new(principal(input.iss), did(input.sub), command(input.cmd))
             .args(args)
             .proofs(prf);
     if let Some(aud) = input.aud {
-        builder = builder.audience(principal(aud).did());
+        builder = builder.audience(did(aud));
     }
     if let Some(exp) = input.exp {
         builder = builder.expiration(NOW + i64::from(exp));
@@ -188,10 +187,9 @@ fn sign_link(link: &Link) -> Option<Signed<Delegation>> {
             .and_then(|ipld| Policy::from_ipld(&ipld).ok())
             .unwrap_or_default(),
     };
-    let issuer = principal(link.iss);
-    let sub = link.sub.map(|s| principal(s).did());
+    let sub = link.sub.map(did);
     let mut builder =
-        DelegationBuilder::new(&issuer, principal(link.aud).did(), sub, command(link.cmd))
+        DelegationBuilder::new(principal(link.iss), did(link.aud), sub, command(link.cmd))
             .policy(policy);
     if let Some(nbf) = link.nbf {
         builder = builder.not_before(NOW + i64::from(nbf));
