@@ -4,8 +4,9 @@
 use std::collections::BTreeMap;
 
 use base64::Engine;
+use encnet_core::api::command;
 use encnet_core::api::{
-    AuditPage, DecryptResult, DiscoveryRecord, NetworkDescriptor, NodeInfo, Problem,
+    AuditPage, DecryptResult, DiscoveryRecord, ErrorCode, NetworkDescriptor, NodeInfo, Problem,
     RevocationReceipt,
 };
 use encnet_core::attestation::AttestationError;
@@ -123,9 +124,8 @@ impl Client {
         let mut args = network_args(network);
         args.insert("statement".to_owned(), Ipld::String(statement));
         args.insert("signature".to_owned(), Ipld::Bytes(signature));
-        let command = "/encryption/network/attest";
         let header = self
-            .invocation(owner, &owner.did(), command, args, &[])
+            .invocation(owner, &owner.did(), command::NETWORK_ATTEST, args, &[])
             .await?
             .1;
         self.post(&format!("/v1/networks/{network}/attest"), &header)
@@ -157,7 +157,7 @@ impl Client {
             args.insert("alg".to_owned(), Ipld::String(suite.as_str().to_owned()));
         }
         let header = self
-            .invocation(owner, &owner.did(), "/encryption/network/create", args, &[])
+            .invocation(owner, &owner.did(), command::NETWORK_CREATE, args, &[])
             .await?
             .1;
         let created: NetworkDescriptor = self.post("/v1/networks", &header).await?;
@@ -230,7 +230,7 @@ impl Client {
             .invocation(
                 signer,
                 &owner,
-                "/encryption/decrypt",
+                command::DECRYPT,
                 request.args().clone(),
                 proofs,
             )
@@ -257,7 +257,7 @@ impl Client {
         let mut args = network_args(network);
         args.insert("after".to_owned(), Ipld::Integer(i128::from(after)));
         let header = self
-            .invocation(signer, owner, "/encryption/audit/read", args, proofs)
+            .invocation(signer, owner, command::AUDIT_READ, args, proofs)
             .await?
             .1;
         let url = self.url_of(&format!("/v1/networks/{network}/audit"));
@@ -278,11 +278,12 @@ impl Client {
             args.insert("path".to_owned(), Ipld::List(cids));
         }
         let node = self.node_did().await?.clone();
-        let invocation = InvocationBuilder::new(signer, signer.did(), "/ucan/revoke".parse()?)
-            .audience(node)
-            .args(args)
-            .expiration(now() + INVOCATION_TTL_SECS)
-            .sign()?;
+        let invocation =
+            InvocationBuilder::new(signer, signer.did(), command::UCAN_REVOKE.parse()?)
+                .audience(node)
+                .args(args)
+                .expiration(now() + INVOCATION_TTL_SECS)
+                .sign()?;
         let mut tokens = vec![invocation.bytes];
         tokens.extend(path.iter().chain([target]).map(|d| d.bytes.clone()));
         self.post("/v1/revocations", &Container::new(tokens).to_header())
@@ -344,7 +345,8 @@ impl Client {
             },
             Err(_) => ClientError::Node {
                 status: status.as_u16(),
-                code: "http_error".to_owned(),
+                // Not from the node itself (a proxy, say): no code of ours.
+                code: ErrorCode::Other("http_error".to_owned()),
                 detail: status.canonical_reason().map(str::to_owned),
             },
         })

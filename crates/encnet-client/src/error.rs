@@ -1,6 +1,7 @@
 //! Client errors: the node's problem+json comes back as [`ClientError::Node`]
 //! with its stable `code`.
 
+use encnet_core::api::ErrorCode;
 use encnet_core::error::{EnvelopeError, SuiteError};
 use encnet_ucan::UcanError;
 
@@ -22,7 +23,7 @@ pub enum ClientError {
         /// HTTP status.
         status: u16,
         /// The node's stable error code, e.g. `policy_denied`.
-        code: String,
+        code: ErrorCode,
         /// The node's explanation.
         detail: Option<String>,
     },
@@ -51,7 +52,7 @@ pub enum ClientError {
 
 impl ClientError {
     /// The node's error code, when the node refused.
-    pub fn code(&self) -> Option<&str> {
+    pub fn code(&self) -> Option<&ErrorCode> {
         match self {
             Self::Node { code, .. } => Some(code),
             _ => None,

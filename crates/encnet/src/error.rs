@@ -93,6 +93,7 @@ fn client_message(err: &encnet_client::ClientError) -> String {
 /// What to do about a node error, by its code.
 fn client_hint(err: &encnet_client::ClientError) -> Option<&'static str> {
     use encnet_client::ClientError;
+    use encnet_core::api::ErrorCode;
     match err {
         ClientError::Unreachable { .. } => {
             Some("start a node with `encnet serve`, or pass --node URL (or set ENCNET_NODE)")
@@ -104,14 +105,17 @@ fn client_hint(err: &encnet_client::ClientError) -> Option<&'static str> {
             "the owner attests a new key with `encnet network attest`; --allow-unattested \
              skips this check (only for networks made before attestations)",
         ),
-        ClientError::Node { code, .. } => match code.as_str() {
-            "policy_denied" | "broken_chain" | "subject_mismatch" | "command_widened" => {
+        ClientError::Node { code, .. } => match code {
+            ErrorCode::PolicyDenied
+            | ErrorCode::BrokenChain
+            | ErrorCode::SubjectMismatch
+            | ErrorCode::CommandWidened => {
                 Some("ask the network owner for a delegation (encnet delegate) and pass it with --proof")
             }
-            "delegation_revoked" => Some("the delegation was revoked; ask its issuer for a new one"),
-            "expired" => Some("a delegation has expired; ask its issuer for a new one"),
-            "network_not_found" => Some("check the network id (encnet network show) and --node"),
-            "network_revoked" => Some("the owner can undo this with `encnet network restore`"),
+            ErrorCode::DelegationRevoked => Some("the delegation was revoked; ask its issuer for a new one"),
+            ErrorCode::Expired => Some("a delegation has expired; ask its issuer for a new one"),
+            ErrorCode::NetworkNotFound => Some("check the network id (encnet network show) and --node"),
+            ErrorCode::NetworkRevoked => Some("the owner can undo this with `encnet network restore`"),
             _ => None,
         },
         _ => None,

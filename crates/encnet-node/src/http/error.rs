@@ -18,10 +18,10 @@ impl IntoResponse for ServiceError {
         let detail = if matches!(self, Self::Overloaded | Self::DeadlineExceeded) {
             // Counted by `count_requests`; one log line each would let a
             // flood of requests flood the log too.
-            tracing::debug!(code = self.code(), "request shed");
+            tracing::debug!(code = %self.code(), "request shed");
             Some(self.to_string())
         } else if status.is_server_error() {
-            tracing::error!(error = %self, code = self.code(), "request failed");
+            tracing::error!(error = %self, code = %self.code(), "request failed");
             None
         } else {
             Some(self.to_string())
@@ -30,7 +30,7 @@ impl IntoResponse for ServiceError {
             kind: format!("urn:encnet:problem:{}", self.code()),
             title: status.canonical_reason().unwrap_or("Error").to_owned(),
             status: status.as_u16(),
-            code: self.code().to_owned(),
+            code: self.code(),
             detail,
         };
         let body = serde_json::to_vec(&problem).unwrap_or_default();

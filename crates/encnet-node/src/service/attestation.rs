@@ -5,6 +5,7 @@
 
 use base64::engine::general_purpose::STANDARD as BASE64;
 use base64::Engine;
+use encnet_core::api::command;
 use encnet_core::api::{KeyBackend, NetworkDescriptor};
 use encnet_core::attestation::{Attestation, NetworkKeyStatement};
 
@@ -26,7 +27,7 @@ impl Node {
         bearer: Option<&str>,
     ) -> Result<NetworkDescriptor, ServiceError> {
         let expect = Expectation {
-            command: "/encryption/network/attest",
+            command: command::NETWORK_ATTEST,
             network: Some(network),
         };
         self.gated(bearer, expect, |auth, decision| async move {

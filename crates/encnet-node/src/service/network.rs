@@ -4,6 +4,7 @@
 
 use base64::engine::general_purpose::STANDARD as BASE64;
 use base64::Engine;
+use encnet_core::api::command;
 use encnet_core::api::{AuditPage, Member, NetworkDescriptor, NetworkState};
 use encnet_core::network_id::NetworkId;
 use encnet_core::suite::Suite;
@@ -33,9 +34,9 @@ pub(crate) enum Transition {
 impl Transition {
     fn command(self) -> &'static str {
         match self {
-            Self::Revoke => "/encryption/network/revoke",
-            Self::Restore => "/encryption/network/restore",
-            Self::Destroy => "/encryption/network/destroy",
+            Self::Revoke => command::NETWORK_REVOKE,
+            Self::Restore => command::NETWORK_RESTORE,
+            Self::Destroy => command::NETWORK_DESTROY,
         }
     }
 
@@ -64,7 +65,7 @@ impl Node {
         bearer: Option<&str>,
     ) -> Result<NetworkDescriptor, ServiceError> {
         let expect = Expectation {
-            command: "/encryption/network/create",
+            command: command::NETWORK_CREATE,
             network: None,
         };
         self.gated(bearer, expect, |auth, mut decision| async move {
@@ -107,7 +108,7 @@ impl Node {
         bearer: Option<&str>,
     ) -> Result<NetworkDescriptor, ServiceError> {
         let expect = Expectation {
-            command: "/encryption/network/rotate",
+            command: command::NETWORK_ROTATE,
             network: Some(network),
         };
         self.gated(bearer, expect, |_auth, decision| async move {
@@ -130,7 +131,7 @@ impl Node {
         bearer: Option<&str>,
     ) -> Result<NetworkDescriptor, ServiceError> {
         let expect = Expectation {
-            command: "/encryption/network/retire",
+            command: command::NETWORK_RETIRE,
             network: Some(network),
         };
         self.gated(bearer, expect, |auth, decision| async move {
@@ -189,7 +190,7 @@ impl Node {
         bearer: Option<&str>,
     ) -> Result<AuditPage, ServiceError> {
         let expect = Expectation {
-            command: "/encryption/audit/read",
+            command: command::AUDIT_READ,
             network: Some(network),
         };
         self.gated(bearer, expect, |auth, decision| async move {

@@ -15,7 +15,7 @@ static UNLOGGED: AtomicU64 = AtomicU64::new(0);
 
 /// Counts one refusal on `route` and logs it if the rate allows.
 pub(super) fn count(route: &str, err: &ServiceError) {
-    metrics::counter!("encnet_denied_total", "code" => err.code()).increment(1);
+    metrics::counter!("encnet_denied_total", "code" => err.code().to_string()).increment(1);
     let second = SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .map_or(0, |d| d.as_secs());
@@ -28,7 +28,7 @@ pub(super) fn count(route: &str, err: &ServiceError) {
         let suppressed = UNLOGGED.swap(0, Ordering::Relaxed);
         tracing::info!(
             route,
-            code = err.code(),
+            code = %err.code(),
             suppressed,
             "refused an unauthenticated request"
         );

@@ -8,6 +8,7 @@
 //! (it holds for chains of that subject only). [`cited_keys`] gives the keys
 //! a chain must not hit.
 
+use encnet_core::api::command;
 use encnet_core::api::RevocationReceipt;
 use encnet_ucan::revocation::{self, RevocationScope};
 use encnet_ucan::{Cid, Delegation, Did, Ipld, RevocationLookup, Signed};
@@ -58,7 +59,7 @@ impl Node {
         bearer: Option<&str>,
     ) -> Result<RevocationReceipt, ServiceError> {
         let expect = Expectation {
-            command: "/ucan/revoke",
+            command: command::UCAN_REVOKE,
             network: None,
         };
         self.gated(bearer, expect, |auth, mut decision| async move {

@@ -48,7 +48,7 @@ pub(crate) fn run(args: DecryptArgs, node: &str) -> Result<ExitCode, CliError> {
         .parse()
         .map_err(|e| CliError::Usage(format!("the envelope's owner: {e}")))?;
     // The node decides; a chain that fits locally is only the better guess.
-    let command: Command = "/encryption/decrypt"
+    let command: Command = encnet_core::api::command::DECRYPT
         .parse()
         .map_err(|e| CliError::Usage(format!("{e}")))?;
     let call_args = Ipld::Map(request.args().clone());

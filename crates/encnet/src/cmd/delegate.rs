@@ -6,6 +6,7 @@ use std::process::ExitCode;
 
 use clap::Args;
 use encnet_client::delegate::{delegate, Grant};
+use encnet_core::api::command;
 use encnet_core::InlineEnvelope;
 use encnet_ucan::Did;
 
@@ -64,8 +65,8 @@ pub(crate) fn run(args: DelegateArgs) -> Result<ExitCode, CliError> {
         .parse()
         .map_err(|e| CliError::Usage(format!("--to: {e}")))?;
     let owner = owner_of(&args.network)?;
-    let command = command_path(&args.command)?;
-    if !args.only.is_empty() && command != "/encryption/decrypt" {
+    let cmd = command_path(&args.command)?;
+    if !args.only.is_empty() && cmd != command::DECRYPT {
         return Err(CliError::Usage(
             "--only limits decrypt delegations; drop it or use --command decrypt".into(),
         ));
@@ -105,7 +106,7 @@ pub(crate) fn run(args: DelegateArgs) -> Result<ExitCode, CliError> {
     let grant = Grant {
         owner: &owner,
         network: &args.network,
-        command: &command,
+        command: &cmd,
         expires_at: now().saturating_add(expires_in(&args.expires)?),
         only: &only,
     };
@@ -132,15 +133,17 @@ pub(crate) fn revoke(args: RevokeArgs, node: &str) -> Result<ExitCode, CliError>
 /// The UCAN command for a short name, or the path itself.
 fn command_path(name: &str) -> Result<String, CliError> {
     let path = match name {
-        "decrypt" => "/encryption/decrypt",
-        "rotate" | "retire" | "revoke" => return Ok(format!("/encryption/network/{name}")),
+        "decrypt" => command::DECRYPT,
+        "rotate" => command::NETWORK_ROTATE,
+        "retire" => command::NETWORK_RETIRE,
+        "revoke" => command::NETWORK_REVOKE,
         "restore" | "destroy" => {
             return Err(CliError::Usage(format!(
                 "--command {name}: only the network owner may {name}, so it cannot be delegated"
             )))
         }
-        "audit" => "/encryption/audit/read",
-        "network" => "/encryption/network",
+        "audit" => command::AUDIT_READ,
+        "network" => command::NETWORK,
         path if path.starts_with('/') => path,
         other => {
             return Err(CliError::Usage(format!(

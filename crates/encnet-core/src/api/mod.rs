@@ -2,7 +2,12 @@
 //! §4.7, §4.10). Serde only: no behaviour beyond the canonical bytes that a
 //! signature or a hash covers.
 
+pub mod code;
+pub mod command;
+
 use serde::{Deserialize, Serialize};
+
+pub use code::ErrorCode;
 
 use crate::canonical;
 use crate::error::CanonicalError;
@@ -289,7 +294,7 @@ pub struct Problem {
     /// HTTP status.
     pub status: u16,
     /// Stable machine-readable code, e.g. `replay`.
-    pub code: String,
+    pub code: ErrorCode,
     /// Human-readable detail.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub detail: Option<String>,
