@@ -183,28 +183,7 @@ impl TestNode {
     /// Everything but the audit log, as text, to show a request changed nothing.
     pub async fn state_snapshot(&self) -> String {
         let db = self.db().await;
-        let mut out = String::new();
-        for query in [
-            format!(
-                "SELECT network_id || state || key_version || min_decryption_version || {} FROM networks ORDER BY network_id",
-                db.hex("public_key")
-            ),
-            format!(
-                "SELECT network_id || key_version || {} FROM network_keys ORDER BY network_id, key_version",
-                db.hex("sealed_private_key")
-            ),
-            format!(
-                "SELECT issuer || {} || expires_at FROM nonces ORDER BY issuer, nonce",
-                db.hex("nonce")
-            ),
-            "SELECT cid FROM revocations ORDER BY cid".to_owned(),
-        ] {
-            for row in db.strings(&query).await {
-                out.push_str(&row);
-                out.push('\n');
-            }
-            out.push_str("--\n");
-        }
+        let out = db.state_snapshot().await;
         db.close().await;
         out
     }
@@ -212,7 +191,7 @@ impl TestNode {
     /// Outcomes of the audit log, oldest first.
     pub async fn audit_outcomes(&self) -> Vec<String> {
         let db = self.db().await;
-        let rows = db.strings("SELECT outcome FROM audit ORDER BY seq").await;
+        let rows = db.audit_outcomes().await;
         db.close().await;
         rows
     }
@@ -289,6 +268,41 @@ impl Db {
             Self::Postgres(pool) => sqlx::query(statement).execute(pool).await.map(drop),
         }
         .expect("statement");
+    }
+
+    /// Everything but the audit log, as text: networks (with their
+    /// descriptor's fields), key versions, attestations, nonces and
+    /// revocations.
+    pub async fn state_snapshot(&self) -> String {
+        let mut out = String::new();
+        for query in [
+            format!(
+                "SELECT network_id || state || key_version || min_decryption_version || alg || updated_at || {} FROM networks ORDER BY network_id",
+                self.hex("public_key")
+            ),
+            format!(
+                "SELECT network_id || key_version || {} FROM network_keys ORDER BY network_id, key_version",
+                self.hex("sealed_private_key")
+            ),
+            "SELECT network_id || key_version || statement || signature FROM attestations ORDER BY network_id, key_version".to_owned(),
+            format!(
+                "SELECT issuer || {} || expires_at FROM nonces ORDER BY issuer, nonce",
+                self.hex("nonce")
+            ),
+            "SELECT cid FROM revocations ORDER BY cid".to_owned(),
+        ] {
+            for row in self.strings(&query).await {
+                out.push_str(&row);
+                out.push('\n');
+            }
+            out.push_str("--\n");
+        }
+        out
+    }
+
+    /// Outcomes of the audit log, oldest first.
+    pub async fn audit_outcomes(&self) -> Vec<String> {
+        self.strings("SELECT outcome FROM audit ORDER BY seq").await
     }
 
     /// SQL for the hex text of a bytes column.
