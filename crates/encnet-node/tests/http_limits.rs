@@ -383,30 +383,6 @@ async fn unknown_routes_and_wrong_methods_are_problem_json() {
 }
 
 #[tokio::test]
-async fn bad_paths_and_queries_are_problem_json() {
-    let mut node = TestNode::start(common::Backend::Sqlite).await;
-    // Not UTF-8 once decoded.
-    assert_problem(&get(&node, "/v1/networks/%FF%FE").await, 400, "bad_request");
-    let (status, body) = node.post("/v1/networks/%C3%28/rotate", None).await;
-    assert_eq!(
-        (status, body["code"].as_str()),
-        (400, Some("bad_request")),
-        "{body}"
-    );
-    // A duplicate query parameter.
-    assert_problem(
-        &get(
-            &node,
-            "/.well-known/encryption/network/x?ownerDid=did:key:a&ownerDid=did:key:b",
-        )
-        .await,
-        400,
-        "bad_request",
-    );
-    node.stop().await;
-}
-
-#[tokio::test]
 async fn the_bearer_scheme_is_case_insensitive() {
     let mut node = TestNode::start(common::Backend::Sqlite).await;
     let owner = Owner::new();

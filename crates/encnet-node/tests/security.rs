@@ -1,126 +1,14 @@
-//! Findings of the outside review (issue 21), each refused or bounded now:
-//! suite aliases, owner-only lifecycle commands, clock skew, nonce length,
-//! what strangers may write, audit pages, where a revocation is audited,
-//! and one request poisoning a group commit.
+//! Findings of the outside review (issue 21) that take more than one bad
+//! request: clock skew, what strangers may write, where a revocation is
+//! audited, one request poisoning a group commit, and bombs under load. The
+//! single refusals (suite aliases, owner-only commands, nonce length, audit
+//! pages) are cases of the corpus in `rejections/`.
 
 mod common;
 
 use common::*;
 use encnet_ucan::{DelegationBuilder, Ed25519Signer, InvocationBuilder, Ipld, Policy};
 use serde_json::json;
-
-/// An owner's network and a delegate holding every administrative command.
-struct Admin {
-    node: TestNode,
-    owner: Owner,
-    network: String,
-    delegate: Ed25519Signer,
-    proof: encnet_ucan::Signed<encnet_ucan::Delegation>,
-}
-
-impl Admin {
-    async fn new(backend: Backend) -> Self {
-        let node = TestNode::start(backend).await;
-        let owner = Owner::new();
-        let network = create_network(&node, &owner, "ops", "v2").await.network_id;
-        let delegate_key = Ed25519Signer::generate();
-        let proof = delegate(
-            &owner.signer,
-            &delegate_key.did(),
-            &owner.did(),
-            "/encryption/network",
-            json!([]),
-        );
-        Self {
-            node,
-            owner,
-            network,
-            delegate: delegate_key,
-            proof,
-        }
-    }
-
-    /// `verb` on the network, by the owner or by the delegate with its proof.
-    async fn command(&self, verb: &str, by_owner: bool) -> (u16, serde_json::Value) {
-        let proofs = if by_owner {
-            Vec::new()
-        } else {
-            vec![self.proof.clone()]
-        };
-        let signer = if by_owner {
-            &self.owner.signer
-        } else {
-            &self.delegate
-        };
-        let inv = invoke(
-            signer,
-            &self.owner.did(),
-            &self.node.did,
-            &format!("/encryption/network/{verb}"),
-            args(vec![("network", text(&self.network))]),
-            &proofs,
-        );
-        let path = format!("/v1/networks/{}/{verb}", self.network);
-        self.node.post(&path, Some(&container(&inv, &proofs))).await
-    }
-}
-
-async fn restore_and_destroy_are_the_owners_alone(backend: Backend) {
-    let a = Admin::new(backend).await;
-    let (status, _) = a.command("revoke", false).await;
-    assert_eq!(status, 200, "revoke stays delegable");
-    for verb in ["restore", "destroy"] {
-        let (status, body) = a.command(verb, false).await;
-        assert_eq!(
-            (status, body["code"].as_str()),
-            (403, Some("owner_only")),
-            "{verb}"
-        );
-    }
-    let (status, body) = a.command("restore", true).await;
-    assert_eq!((status, body["state"].as_str()), (200, Some("active")));
-}
-
-async fn suite_aliases_in_signed_args_are_refused(backend: Backend) {
-    let node = TestNode::start(backend).await;
-    let owner = Owner::new();
-    // create: the alias is a bad request; the wire name works.
-    let inv = invoke(
-        &owner.signer,
-        &owner.did(),
-        &node.did,
-        "/encryption/network/create",
-        args(vec![("name", text("n")), ("alg", text("v1"))]),
-        &[],
-    );
-    let (status, body) = node.post("/v1/networks", Some(&container(&inv, &[]))).await;
-    assert_eq!((status, body["code"].as_str()), (400, Some("bad_request")));
-    // decrypt: `alg = "v2"` would slip past a policy on `.alg`.
-    let descriptor = create_network(&node, &owner, "n", "v2").await;
-    let envelope = encrypt(&descriptor, b"x");
-    let mut request = DecryptRequest::new(&envelope);
-    request.args.insert("alg".into(), text("v2"));
-    let holder = Ed25519Signer::generate();
-    let proof = delegate(
-        &owner.signer,
-        &holder.did(),
-        &owner.did(),
-        DECRYPT,
-        json!([["!=", ".alg", "x25519-hkdf-sha256-aes256gcm/v2"]]),
-    );
-    let proofs = [proof];
-    let inv = invoke(
-        &holder,
-        &owner.did(),
-        &node.did,
-        DECRYPT,
-        request.args,
-        &proofs,
-    );
-    let path = format!("/v1/networks/{}/decrypt", descriptor.network_id);
-    let (status, body) = node.post(&path, Some(&container(&inv, &proofs))).await;
-    assert_eq!((status, body["code"].as_str()), (400, Some("bad_request")));
-}
 
 /// An owner's rotate invocation with this `exp` and nonce.
 fn rotate_with(node: &TestNode, owner: &Owner, network: &str, exp: i64, nonce: Vec<u8>) -> String {
@@ -138,7 +26,7 @@ fn rotate_with(node: &TestNode, owner: &Owner, network: &str, exp: i64, nonce: V
     container(&inv, &[])
 }
 
-async fn lifetime_allows_clock_skew_and_nonces_are_bounded(backend: Backend) {
+async fn clock_skew_and_nonces_of_12_to_64_bytes_are_accepted(backend: Backend) {
     let node = TestNode::start(backend).await;
     let owner = Owner::new();
     let id = create_network(&node, &owner, "skew", "v2").await.network_id;
@@ -146,15 +34,11 @@ async fn lifetime_allows_clock_skew_and_nonces_are_bounded(backend: Backend) {
     // A client 2 s ahead: exp = now + 302 is within TTL + skew.
     let header = rotate_with(&node, &owner, &id, now() + 302, vec![1; 16]);
     assert_eq!(node.post(&path, Some(&header)).await.0, 200);
-    let header = rotate_with(&node, &owner, &id, now() + 400, vec![2; 16]);
-    let (status, body) = node.post(&path, Some(&header)).await;
-    assert_eq!((status, body["code"].as_str()), (403, Some("ttl_exceeded")));
     // Nonces of 12 to 64 bytes.
-    let header = rotate_with(&node, &owner, &id, now() + 60, vec![3; 64]);
-    assert_eq!(node.post(&path, Some(&header)).await.0, 200);
-    let header = rotate_with(&node, &owner, &id, now() + 60, vec![4; 65]);
-    let (status, body) = node.post(&path, Some(&header)).await;
-    assert_eq!((status, body["code"].as_str()), (400, Some("bad_request")));
+    for len in [12, 64] {
+        let header = rotate_with(&node, &owner, &id, now() + 60, vec![3; len]);
+        assert_eq!(node.post(&path, Some(&header)).await.0, 200);
+    }
 }
 
 async fn strangers_write_nothing_durable(backend: Backend) {
@@ -207,37 +91,6 @@ async fn strangers_write_nothing_durable(backend: Backend) {
     let networks = db.strings("SELECT network FROM audit ORDER BY seq").await;
     db.close().await;
     assert_eq!(networks.last().map(String::as_str), Some(""));
-}
-
-async fn an_audit_page_past_the_end_is_a_bad_request(backend: Backend) {
-    let node = TestNode::start(backend).await;
-    let owner = Owner::new();
-    let id = create_network(&node, &owner, "pages", "v2")
-        .await
-        .network_id;
-    let inv = invoke(
-        &owner.signer,
-        &owner.did(),
-        &node.did,
-        "/encryption/audit/read",
-        args(vec![
-            ("network", text(&id)),
-            ("after", Ipld::Integer(i128::from(i64::MAX) + 1)),
-        ]),
-        &[],
-    );
-    let (status, body) = node
-        .get(
-            &format!("/v1/networks/{id}/audit"),
-            Some(&container(&inv, &[])),
-        )
-        .await;
-    assert_eq!((status, body["code"].as_str()), (400, Some("bad_request")));
-    assert_eq!(
-        node.audit_outcomes().await,
-        ["allowed", "denied:bad_request"],
-        "no allowed read was committed"
-    );
 }
 
 async fn a_revocation_is_audited_on_the_subjects_networks(backend: Backend) {
@@ -313,11 +166,8 @@ fn rand_byte() -> u8 {
 }
 
 store_tests!(
-    restore_and_destroy_are_the_owners_alone,
-    suite_aliases_in_signed_args_are_refused,
-    lifetime_allows_clock_skew_and_nonces_are_bounded,
+    clock_skew_and_nonces_of_12_to_64_bytes_are_accepted,
     strangers_write_nothing_durable,
-    an_audit_page_past_the_end_is_a_bad_request,
     a_revocation_is_audited_on_the_subjects_networks,
     a_poisoned_request_does_not_fail_its_batch,
 );
