@@ -140,6 +140,12 @@ pub enum NetworkIdError {
         /// The owner DID as given.
         did: String,
     },
+    /// The owner DID is longer than [`MAX_OWNER_DID_LEN`](crate::network_id::MAX_OWNER_DID_LEN).
+    #[error("owner DID is {len} bytes long; at most 256 are allowed")]
+    OwnerDidTooLong {
+        /// The length found.
+        len: usize,
+    },
     /// There is no `:` separating owner DID and name.
     #[error("network id has no owner DID")]
     MissingOwner,

@@ -12,6 +12,11 @@ pub const NETWORK_ID_PREFIX: &str = "urn:tinycloud:encryption:";
 /// Longest allowed network name.
 pub const MAX_NAME_LEN: usize = 64;
 
+/// Longest owner DID, as for any DID a token names (encnet-ucan's
+/// `MAX_DID_LEN`): a whole id then stays under 350 bytes, within what an
+/// audit entry records (DESIGN §4.11).
+pub const MAX_OWNER_DID_LEN: usize = 256;
+
 const DID_KEY: &str = "did:key:";
 const DID_PKH_EIP155: &str = "did:pkh:eip155:";
 
@@ -96,6 +101,9 @@ fn check_name(name: &str) -> Result<(), NetworkIdError> {
 /// `did:key:z<base58btc>` or `did:pkh:eip155:<chainId>:0x<40 hex>`. The
 /// EIP-55 checksum is not verified yet (DESIGN §4.1: "later").
 fn check_owner_did(did: &str) -> Result<(), NetworkIdError> {
+    if did.len() > MAX_OWNER_DID_LEN {
+        return Err(NetworkIdError::OwnerDidTooLong { len: did.len() });
+    }
     let well_formed = if let Some(id) = did.strip_prefix(DID_KEY) {
         id.strip_prefix('z')
             .is_some_and(|b58| !b58.is_empty() && b58.bytes().all(is_base58))
@@ -128,6 +136,17 @@ mod tests {
     use super::*;
 
     const OWNER: &str = "did:key:z6MkhaXgBZDvotDkL5257faiztiGiC2QtKLGpbnnEGta2doK";
+
+    #[test]
+    fn an_owner_did_over_256_bytes_is_refused() {
+        let did = format!("did:key:z{}", "a".repeat(247));
+        assert!(NetworkId::new(&did, "n").is_ok());
+        let did = format!("did:key:z{}", "a".repeat(248));
+        assert_eq!(
+            NetworkId::new(&did, "n"),
+            Err(NetworkIdError::OwnerDidTooLong { len: 257 })
+        );
+    }
 
     fn parse(s: &str) -> Result<NetworkId, NetworkIdError> {
         s.parse()
