@@ -3,6 +3,7 @@
 
 use std::sync::OnceLock;
 
+use encnet_core::api::command;
 use encnet_ucan::{Cid, Did, Ed25519Signer};
 
 /// The clock every target validates against, so a run is reproducible.
@@ -41,12 +42,12 @@ pub fn node() -> Did {
 /// exercised in both directions.
 pub const COMMANDS: [&str; 7] = [
     "/",
-    "/encryption",
-    "/encryption/decrypt",
-    "/encryption/network",
-    "/encryption/network/rotate",
+    command::ENCRYPTION,
+    command::DECRYPT,
+    command::NETWORK,
+    command::NETWORK_ROTATE,
     "/encryption/decryptx",
-    "/ucan/revoke",
+    command::UCAN_REVOKE,
 ];
 
 /// Whether `cid` is the CID encnet computes for `bytes`.

@@ -142,17 +142,9 @@ async fn a_poisoned_request_does_not_fail_its_batch(backend: Backend) {
             if i % 4 == 0 {
                 return node.post(&poisoned, None).await.0 == 401;
             }
-            let request = DecryptRequest::new(&envelope);
-            let inv = invoke(
-                &owner.signer,
-                &owner.did(),
-                &node.did,
-                DECRYPT,
-                request.args.clone(),
-                &[],
-            );
+            let (request, header) = owner_decrypt(&owner, &node.did, &envelope);
             let path = format!("/v1/networks/{}/decrypt", envelope.network_id);
-            let (status, body) = node.post(&path, Some(&container(&inv, &[]))).await;
+            let (status, body) = node.post(&path, Some(&header)).await;
             status == 200 && open_answer(&node.did, &body, &request, &envelope) == b"honest"
         }));
     }
@@ -247,17 +239,9 @@ async fn bombs_neither_starve_health_nor_an_honest_decrypt() {
         checks += 1;
         tokio::time::sleep(std::time::Duration::from_millis(50)).await;
     }
-    let request = DecryptRequest::new(&envelope);
-    let inv = invoke(
-        &owner.signer,
-        &owner.did(),
-        &node.did,
-        DECRYPT,
-        request.args.clone(),
-        &[],
-    );
+    let (request, header) = owner_decrypt(&owner, &node.did, &envelope);
     let decrypt = format!("/v1/networks/{}/decrypt", descriptor.network_id);
-    let (status, body) = node.post(&decrypt, Some(&container(&inv, &[]))).await;
+    let (status, body) = node.post(&decrypt, Some(&header)).await;
     assert_eq!(status, 200, "{body}");
     assert_eq!(
         open_answer(&node.did, &body, &request, &envelope),
@@ -300,18 +284,7 @@ async fn cost_of_the_worst_request_next_to_a_decrypt() {
     let gzip_cost = started.elapsed() / rounds;
     let decrypt = format!("/v1/networks/{}/decrypt", descriptor.network_id);
     let headers: Vec<String> = (0..rounds)
-        .map(|_| {
-            let request = DecryptRequest::new(&envelope);
-            let inv = invoke(
-                &owner.signer,
-                &owner.did(),
-                &node.did,
-                DECRYPT,
-                request.args,
-                &[],
-            );
-            container(&inv, &[])
-        })
+        .map(|_| owner_decrypt(&owner, &node.did, &envelope).1)
         .collect();
     let started = std::time::Instant::now();
     for header in &headers {

@@ -464,6 +464,25 @@ pub fn invoke(
         .expect("invocation signs")
 }
 
+/// The owner decrypting `envelope` on their own authority: the request and
+/// its container header, addressed to `node`.
+pub fn owner_decrypt(
+    owner: &Owner,
+    node: &Did,
+    envelope: &InlineEnvelope,
+) -> (DecryptRequest, String) {
+    let request = DecryptRequest::new(envelope);
+    let inv = invoke(
+        &owner.signer,
+        &owner.did(),
+        node,
+        DECRYPT,
+        request.args.clone(),
+        &[],
+    );
+    (request, container(&inv, &[]))
+}
+
 /// A delegation of `command` on `owner`'s authority from `from` to `to`.
 pub fn delegate(
     from: &Ed25519Signer,
