@@ -13,6 +13,7 @@ mod clock;
 pub mod config;
 pub mod floor;
 mod http;
+mod report;
 mod seed;
 mod service;
 mod store;
@@ -82,8 +83,11 @@ pub enum NodeError {
     )]
     AuditTruncated(encnet_core::audit::AuditError),
     /// The database could not be opened or migrated.
-    #[error("database: {0}")]
-    Store(String),
+    #[error("database")]
+    Store(#[source] Box<dyn std::error::Error + Send + Sync>),
+    /// Seeding could not make a network (`encnet seed`).
+    #[error("seed: {0}")]
+    Seed(String),
     /// The database URL is neither SQLite nor PostgreSQL.
     #[error("unsupported database URL {0:?} (use sqlite://PATH or postgres://…, or omit it)")]
     UnsupportedDatabase(String),
@@ -94,7 +98,7 @@ pub enum NodeError {
 
 impl From<store::StoreError> for NodeError {
     fn from(err: store::StoreError) -> Self {
-        Self::Store(err.to_string())
+        Self::Store(Box::new(err))
     }
 }
 
@@ -299,7 +303,7 @@ async fn purge_nonces(node: Arc<Node>) {
         match node.store().purge_nonces(clock::now_unix()).await {
             Ok(0) => {}
             Ok(purged) => tracing::debug!(purged, "purged expired nonces"),
-            Err(err) => tracing::warn!(error = %err, "nonce purge failed"),
+            Err(err) => tracing::warn!(error = %report::Chain(&err), "nonce purge failed"),
         }
     }
 }

@@ -43,7 +43,7 @@ pub async fn seed(
     let id_of = |i: u64| -> Result<NetworkId, NodeError> {
         let owner = &owners[(i % OWNERS as u64) as usize];
         NetworkId::new(owner, &format!("seed-{run}-{i}"))
-            .map_err(|err| NodeError::Store(err.to_string()))
+            .map_err(|err| NodeError::Seed(err.to_string()))
     };
 
     let mut done = 0;
@@ -55,7 +55,7 @@ pub async fn seed(
             let id = id_of(i)?;
             let key = backend
                 .generate(&id.to_string(), 1)
-                .map_err(|err| NodeError::Store(err.to_string()))?;
+                .map_err(|err| NodeError::Seed(err.to_string()))?;
             let record =
                 NetworkRecord::new_one_of_one(&id, Suite::V2, key.public_key.clone(), now.clone());
             batch.push((record, key));

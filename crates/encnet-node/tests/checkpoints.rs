@@ -189,7 +189,7 @@ async fn start_with(audit: AuditConfig) -> (TestNode, tokio::task::JoinHandle<()
 async fn reopen(config: &Config) -> Server {
     for _ in 0..50 {
         match Server::open(config).await {
-            Err(NodeError::Store(err)) if err.contains("in use") => {
+            Err(NodeError::Store(err)) if err.to_string().contains("in use") => {
                 tokio::time::sleep(std::time::Duration::from_millis(100)).await;
             }
             opened => return opened.expect("node opens"),

@@ -6,8 +6,9 @@ pub(crate) enum CliError {
     /// The command line or an input file is not usable.
     #[error("{0}")]
     Usage(String),
-    /// The node failed to start or stopped with an error.
-    #[error("{0}")]
+    /// The node failed to start or stopped with an error (with its causes:
+    /// "database: I/O: permission denied").
+    #[error("{}", with_sources(.0))]
     Node(encnet_node::NodeError),
     /// The configuration is invalid.
     #[error("{0}")]
@@ -145,4 +146,16 @@ impl CliError {
         };
         hint.map(str::to_owned)
     }
+}
+
+/// `err` and each of its sources, joined by ": ", on one line.
+fn with_sources(err: &dyn std::error::Error) -> String {
+    let mut line = err.to_string();
+    let mut source = err.source();
+    while let Some(cause) = source {
+        line.push_str(": ");
+        line.push_str(&cause.to_string());
+        source = cause.source();
+    }
+    line
 }

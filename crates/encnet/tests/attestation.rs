@@ -10,13 +10,9 @@ use common::Node;
 
 /// Runs one SQL statement on the node's SQLite database.
 async fn edit(node: &Node, statement: &str) {
-    let options = sqlx::sqlite::SqliteConnectOptions::new()
-        .filename(node.path("node-data").join("encnet.db"));
-    let db = sqlx::SqlitePool::connect_with(options)
-        .await
+    let db = rusqlite::Connection::open(node.path("node-data").join("encnet.db"))
         .expect("database opens");
-    sqlx::query(statement).execute(&db).await.expect("edited");
-    db.close().await;
+    db.execute_batch(statement).expect("edited");
 }
 
 #[tokio::test]
@@ -42,7 +38,7 @@ async fn encrypt_refuses_a_key_or_suite_the_owner_did_not_attest() {
     // The node serves another key: refused, naming the field.
     edit(
         &node,
-        "UPDATE networks SET public_key = zeroblob(31) || x'09'",
+        &format!("UPDATE networks SET public_key = x'{}09'", "00".repeat(31)),
     )
     .await;
     node.run_with_stdin(&["encrypt", "--network", network], b"x")

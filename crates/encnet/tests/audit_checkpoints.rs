@@ -16,7 +16,7 @@ use base64::Engine;
 use encnet_client::Client;
 use encnet_core::api::AuditEntry;
 use encnet_ucan::{Container, Did, Ed25519Signer, InvocationBuilder, Ipld};
-use sqlx::{Row, SqlitePool};
+use rusqlite::{params, Connection};
 
 use common::ServeProcess;
 
@@ -125,32 +125,27 @@ impl Scene {
         }
     }
 
-    async fn db(&self) -> SqlitePool {
-        let options =
-            sqlx::sqlite::SqliteConnectOptions::new().filename(self.data_dir().join("encnet.db"));
-        SqlitePool::connect_with(options)
-            .await
-            .expect("database opens")
+    /// The node's database, for reading and tampering.
+    fn db(&self) -> Connection {
+        Connection::open(self.data_dir().join("encnet.db")).expect("database opens")
     }
 
     /// The sequence of the first denied entry.
     async fn first_denied(&self) -> i64 {
-        let db = self.db().await;
-        let seq = sqlx::query_scalar("SELECT MIN(seq) FROM audit WHERE outcome LIKE 'denied:%'")
-            .fetch_one(&db)
-            .await
-            .expect("a denial");
-        db.close().await;
-        seq
+        self.db()
+            .query_row(
+                "SELECT MIN(seq) FROM audit WHERE outcome LIKE 'denied:%'",
+                [],
+                |row| row.get(0),
+            )
+            .expect("a denial")
     }
 
     async fn head(&self) -> u64 {
-        let db = self.db().await;
-        let head: i64 = sqlx::query_scalar("SELECT MAX(seq) FROM audit")
-            .fetch_one(&db)
-            .await
+        let head: i64 = self
+            .db()
+            .query_row("SELECT MAX(seq) FROM audit", [], |row| row.get(0))
             .expect("head");
-        db.close().await;
         head as u64
     }
 }
@@ -218,13 +213,14 @@ async fn audit_show_verify_checks_every_one_of_5000_entries() {
 
     // Every entry of the network, the reads of each page included: the
     // last page ended at the checkpoint of its own read.
-    let db = scene.db().await;
-    let stored: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM audit WHERE network = $1")
-        .bind(&scene.network)
-        .fetch_one(&db)
-        .await
+    let stored: i64 = scene
+        .db()
+        .query_row(
+            "SELECT COUNT(*) FROM audit WHERE network = ?1",
+            [&scene.network],
+            |row| row.get(0),
+        )
         .expect("count");
-    db.close().await;
     assert_eq!(checked, stored as u64);
     assert!(checked > 5000, "{checked}");
     let head = scene.head().await;
@@ -241,13 +237,10 @@ async fn a_cut_tail_is_truncation_offline_and_the_node_refuses_to_start() {
     scene.show_verified();
     scene.stop();
     let head = scene.head().await;
-    let db = scene.db().await;
-    sqlx::query("DELETE FROM audit WHERE seq > $1")
-        .bind(head as i64 - 3)
-        .execute(&db)
-        .await
+    scene
+        .db()
+        .execute("DELETE FROM audit WHERE seq > ?1", [head as i64 - 3])
         .expect("tail deleted");
-    db.close().await;
 
     let data_dir = scene.data_dir();
     let data_dir = data_dir.to_str().expect("UTF-8 path");
@@ -313,12 +306,10 @@ async fn a_rewrite_relinked_after_it_fails_verify_since_an_exported_checkpoint()
     assert!(text(&stored.stderr).contains("audit log rewritten"));
 
     // With the stored checkpoints gone too, only the exported one can tell.
-    let db = scene.db().await;
-    sqlx::query("DELETE FROM audit_checkpoints")
-        .execute(&db)
-        .await
+    scene
+        .db()
+        .execute("DELETE FROM audit_checkpoints", [])
         .expect("checkpoints deleted");
-    db.close().await;
     let blind = offline(&[]);
     assert!(blind.status.success(), "{}", text(&blind.stderr));
     let since = offline(&["--since", "cp.json"]);
@@ -351,13 +342,13 @@ async fn audit_show_verify_names_an_entry_edited_under_a_running_node() {
     assert!(text(&pinned.stderr).contains(&format!("not the --node-did {other}")));
 
     let denied = scene.first_denied().await;
-    let db = scene.db().await;
-    sqlx::query("UPDATE audit SET outcome = 'allowed' WHERE seq = $1")
-        .bind(denied)
-        .execute(&db)
-        .await
+    scene
+        .db()
+        .execute(
+            "UPDATE audit SET outcome = 'allowed' WHERE seq = ?1",
+            [denied],
+        )
         .expect("entry edited");
-    db.close().await;
     let out = scene.encnet(&[
         "audit",
         "show",
@@ -386,38 +377,40 @@ async fn audit_show_verify_names_an_entry_edited_under_a_running_node() {
 /// Sets entry `seq`'s outcome to "allowed" and recomputes every hash from
 /// it to the head, as someone hiding a denial would.
 async fn rewrite_and_relink(scene: &Scene, seq: i64) {
-    let db = scene.db().await;
-    sqlx::query("UPDATE audit SET outcome = 'allowed' WHERE seq = $1")
-        .bind(seq)
-        .execute(&db)
-        .await
+    let db = scene.db();
+    db.execute("UPDATE audit SET outcome = 'allowed' WHERE seq = ?1", [seq])
         .expect("entry edited");
-    let rows = sqlx::query("SELECT * FROM audit WHERE seq >= $1 ORDER BY seq")
-        .bind(seq)
-        .fetch_all(&db)
-        .await
+    let mut statement = db
+        .prepare(
+            "SELECT seq, time, network, requester, command, invocation_cid, outcome, prev_hash \
+             FROM audit WHERE seq >= ?1 ORDER BY seq",
+        )
+        .expect("query");
+    let rows: Vec<(AuditEntry, String)> = statement
+        .query_map([seq], |row| {
+            let entry = AuditEntry {
+                sequence: row.get::<_, i64>(0)? as u64,
+                time: row.get(1)?,
+                network: row.get(2)?,
+                requester: row.get(3)?,
+                command: row.get(4)?,
+                invocation_cid: row.get(5)?,
+                outcome: row.get(6)?,
+            };
+            Ok((entry, row.get(7)?))
+        })
+        .expect("rows")
+        .collect::<Result<_, _>>()
         .expect("rows");
     let mut prev = [0u8; 32];
-    hex::decode_to_slice(rows[0].get::<String, _>("prev_hash"), &mut prev).expect("hex");
-    for row in rows {
-        let entry = AuditEntry {
-            sequence: row.get::<i64, _>("seq") as u64,
-            time: row.get("time"),
-            network: row.get("network"),
-            requester: row.get("requester"),
-            command: row.get("command"),
-            invocation_cid: row.get("invocation_cid"),
-            outcome: row.get("outcome"),
-        };
+    hex::decode_to_slice(&rows[0].1, &mut prev).expect("hex");
+    for (entry, _) in rows {
         let hash = entry.chain_hash(&prev).expect("hash");
-        sqlx::query("UPDATE audit SET prev_hash = $1, entry_hash = $2 WHERE seq = $3")
-            .bind(hex::encode(prev))
-            .bind(hex::encode(hash))
-            .bind(entry.sequence as i64)
-            .execute(&db)
-            .await
-            .expect("relinked");
+        db.execute(
+            "UPDATE audit SET prev_hash = ?1, entry_hash = ?2 WHERE seq = ?3",
+            params![hex::encode(prev), hex::encode(hash), entry.sequence as i64],
+        )
+        .expect("relinked");
         prev = hash;
     }
-    db.close().await;
 }

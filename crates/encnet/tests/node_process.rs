@@ -99,17 +99,15 @@ async fn decisions_survive_sigkill() {
     assert!(out.contains("audit chain ok"), "{out}");
 
     // Editing one audit row makes `encnet audit verify` name that entry.
-    let db = sqlx::SqlitePool::connect_with(
-        sqlx::sqlite::SqliteConnectOptions::new().filename(data_dir.join("encnet.db")),
-    )
-    .await
-    .expect("open the node's database");
+    let db =
+        rusqlite::Connection::open(data_dir.join("encnet.db")).expect("open the node's database");
     // Entries: create, attest, decrypt, replay refused, decrypt.
-    sqlx::query("UPDATE audit SET outcome = 'denied:replay' WHERE seq = 3")
-        .execute(&db)
-        .await
-        .expect("tamper with entry 3");
-    db.close().await;
+    db.execute(
+        "UPDATE audit SET outcome = 'denied:replay' WHERE seq = 3",
+        [],
+    )
+    .expect("tamper with entry 3");
+    drop(db);
     let verify = audit_verify(&data_dir);
     assert!(!verify.status.success());
     let err = String::from_utf8_lossy(&verify.stderr);

@@ -21,7 +21,7 @@ impl IntoResponse for ServiceError {
             tracing::debug!(code = %self.code(), "request shed");
             Some(self.to_string())
         } else if status.is_server_error() {
-            tracing::error!(error = %self, code = %self.code(), "request failed");
+            tracing::error!(error = %crate::report::Chain(&self), code = %self.code(), "request failed");
             None
         } else {
             Some(self.to_string())

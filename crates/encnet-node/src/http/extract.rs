@@ -91,7 +91,7 @@ where
 /// axum itself calls it a server error (a route that cannot be extracted).
 fn rejected(status: axum::http::StatusCode, text: String) -> ServiceError {
     if status.is_server_error() {
-        ServiceError::Internal(text)
+        ServiceError::Internal(text.into())
     } else {
         ServiceError::BadRequest(text)
     }

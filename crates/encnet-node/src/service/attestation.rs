@@ -13,7 +13,7 @@ use super::args::{bytes_arg, string_arg};
 use super::authz::Expectation;
 use super::network::require_owner;
 use super::{Node, ServiceError};
-use crate::store::NetworkRecord;
+use crate::store::{Change, NetworkRecord};
 
 /// Longest statement accepted: a one-of-one statement is about 400 bytes.
 const MAX_STATEMENT_BYTES: usize = 4096;
@@ -46,15 +46,13 @@ impl Node {
                 })
                 .map_err(|err| ServiceError::InvalidAttestation(err.to_string()))?;
             let canonical = canonical_json(&attestation.statement)?;
-            self.store
-                .attest(
-                    network,
-                    expected.key_version,
-                    canonical,
-                    attestation.signature,
-                    decision,
-                )
-                .await?;
+            let change = Change::Attest {
+                network: network.to_owned(),
+                version: expected.key_version,
+                statement: canonical,
+                signature: attestation.signature,
+            };
+            self.store.decide(decision, change).await?;
             self.descriptor(network).await
         })
         .await
@@ -67,14 +65,17 @@ impl Node {
         attestation: &Attestation,
     ) -> Result<NetworkKeyStatement, ServiceError> {
         let version = attestation.statement.key_version;
-        let (record, key) = self
+        let stored = self
             .store
             .network_key(network, version)
             .await?
             .ok_or(ServiceError::NetworkNotFound)?;
         // A version that never existed, or whose key was shredded.
-        let key = key.ok_or(ServiceError::UnknownKeyVersion)?;
-        Ok(statement_of(&record, version, &key.public_key))
+        let key = stored
+            .sealed
+            .as_ref()
+            .ok_or(ServiceError::UnknownKeyVersion)?;
+        Ok(statement_of(&stored.record, version, &key.public_key))
     }
 }
 
@@ -84,7 +85,7 @@ fn statement_of(record: &NetworkRecord, version: u64, public_key: &[u8]) -> Netw
         kind: encnet_core::attestation::NETWORK_KEY_STATEMENT.to_owned(),
         network_id: record.network_id.clone(),
         key_version: version,
-        alg: record.alg.clone(),
+        alg: record.alg.as_str().to_owned(),
         public_encryption_key: BASE64.encode(public_key),
         key_backend: record.key_backend,
         members: None,
@@ -105,8 +106,8 @@ fn parse_statement(text: &str) -> Result<NetworkKeyStatement, ServiceError> {
 fn canonical_json(statement: &NetworkKeyStatement) -> Result<String, ServiceError> {
     let bytes = statement
         .signing_bytes()
-        .map_err(|err| ServiceError::Internal(err.to_string()))?;
-    String::from_utf8(bytes).map_err(|err| ServiceError::Internal(err.to_string()))
+        .map_err(|err| ServiceError::Internal(Box::new(err)))?;
+    String::from_utf8(bytes).map_err(|err| ServiceError::Internal(Box::new(err)))
 }
 
 /// The attestations stored for a network, as served in its descriptor.
@@ -118,7 +119,7 @@ pub(super) fn served(rows: Vec<(String, String)>) -> Result<Vec<Attestation>, Se
                     statement,
                     signature,
                 })
-                .map_err(|err| ServiceError::Internal(format!("stored attestation: {err}")))
+                .map_err(|err| ServiceError::Internal(format!("stored attestation: {err}").into()))
         })
         .collect()
 }

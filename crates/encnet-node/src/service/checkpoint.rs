@@ -52,7 +52,7 @@ impl Node {
             CheckpointBody::covering(record, self.node_did.to_string(), clock::now_rfc3339());
         let bytes = body
             .signing_bytes()
-            .map_err(|err| ServiceError::Internal(err.to_string()))?;
+            .map_err(|err| ServiceError::Internal(Box::new(err)))?;
         let signed = SignedCheckpoint {
             node_signature: BASE64.encode(self.signer.sign(&bytes)),
             body,
@@ -112,7 +112,7 @@ async fn run_checkpoints(node: Weak<Node>, due: Arc<CheckpointDue>, policy: Chec
             Ok(None) if timed_out => deadline = Instant::now() + policy.every,
             Ok(None) => {}
             Err(err) => {
-                tracing::warn!(error = %err, "could not sign an audit checkpoint");
+                tracing::warn!(error = %crate::report::Chain(&err), "could not sign an audit checkpoint");
                 tokio::time::sleep(RETRY_AFTER).await;
             }
         }

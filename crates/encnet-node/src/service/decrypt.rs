@@ -16,10 +16,9 @@ use subtle::ConstantTimeEq;
 
 use super::args::{bytes_arg, int_arg, string_arg, Args};
 use super::authz::{Authorized, Expectation};
-use super::cache::NetworkKey;
 use super::{Node, ServiceError};
 use crate::backend::{BackendError, Rewrap};
-use crate::store::NetworkRecord;
+use crate::store::{NetworkKey, NetworkRecord};
 
 /// The decrypt command.
 pub(crate) const DECRYPT: &str = "/encryption/decrypt";
@@ -47,8 +46,8 @@ impl Node {
         self.gated(bearer, expect, |auth, mut decision| async move {
             let args = DecryptArgs::parse(auth.args())?;
             let network = self
-                .networks
-                .lookup(&self.store, network, args.key_version)
+                .store
+                .network_key(network, args.key_version)
                 .await?
                 .ok_or(ServiceError::NetworkNotFound)?;
             check_network(&network.record, &args)?;
@@ -114,7 +113,7 @@ impl Node {
         };
         let bytes = body
             .signing_bytes()
-            .map_err(|err| ServiceError::Internal(err.to_string()))?;
+            .map_err(|err| ServiceError::Internal(Box::new(err)))?;
         let signature = self.signer.sign(&bytes);
         Ok(DecryptResult {
             body,
@@ -151,7 +150,7 @@ fn check_network(record: &NetworkRecord, args: &DecryptArgs) -> Result<(), Servi
         NetworkState::Destroyed => return Err(ServiceError::NetworkDestroyed),
         other => return Err(ServiceError::InvalidState(other.as_str())),
     }
-    if args.alg.as_str() != record.alg {
+    if args.alg != record.alg {
         return Err(ServiceError::AlgMismatch);
     }
     if args.key_version == 0 || args.key_version > record.key_version {
@@ -182,6 +181,6 @@ pub(super) fn backend_error(err: BackendError) -> ServiceError {
         BackendError::LowOrderPoint => ServiceError::LowOrderPoint,
         BackendError::BadKey(msg) => ServiceError::BadKey(msg),
         BackendError::UnwrapFailed => ServiceError::UnwrapFailed,
-        BackendError::Sealed(msg) => ServiceError::Internal(msg),
+        BackendError::Sealed(msg) => ServiceError::Internal(msg.into()),
     }
 }

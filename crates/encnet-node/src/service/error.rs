@@ -157,7 +157,7 @@ pub(crate) enum ServiceError {
     Conflict,
     /// Anything else: details go to the log, never to the client.
     #[error("internal error")]
-    Internal(String),
+    Internal(#[source] Box<dyn std::error::Error + Send + Sync>),
 }
 
 impl ServiceError {
@@ -231,7 +231,7 @@ impl From<StoreError> for ServiceError {
                 encnet_core::api::NetworkState::Destroyed => Self::NetworkDestroyed,
                 other => Self::InvalidState(other.as_str()),
             },
-            other => Self::Internal(other.to_string()),
+            other => Self::Internal(Box::new(other)),
         }
     }
 }

@@ -5,7 +5,6 @@
 mod args;
 mod attestation;
 mod authz;
-mod cache;
 mod checkpoint;
 mod crypto_pool;
 mod decrypt;
@@ -28,7 +27,6 @@ use authz::{Authorized, Authorizer, Expectation};
 /// Everything the routes need, shared behind an `Arc`.
 pub(crate) struct Node {
     store: Store,
-    networks: cache::NetworkCache,
     backend: LocalBackend,
     signer: Ed25519Signer,
     node_did: Did,
@@ -46,7 +44,6 @@ impl Node {
         let node_did = signer.did();
         let crypto = crypto_pool::CryptoPool::new();
         Self {
-            networks: cache::NetworkCache::new(store.is_sole_writer()),
             store,
             backend,
             authorizer: Authorizer::new(node_did.clone(), max_ttl_secs, crypto.clone()),
@@ -147,7 +144,7 @@ impl Node {
     async fn record_denial(&self, mut audit: AuditDraft, err: &ServiceError) {
         audit.outcome = format!("denied:{}", err.code());
         if let Err(store_err) = self.store.append_audit(audit).await {
-            tracing::error!(error = %store_err, "could not record a denial in the audit log");
+            tracing::error!(error = %crate::report::Chain(&store_err), "could not record a denial in the audit log");
         }
     }
 }

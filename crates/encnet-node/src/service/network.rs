@@ -15,7 +15,7 @@ use super::authz::{Authorized, Expectation};
 use super::decrypt::{backend_error, wire_suite};
 use super::{Node, ServiceError};
 use crate::clock;
-use crate::store::{NetworkRecord, StateChange};
+use crate::store::{Change, NetworkRecord, StateChange};
 
 /// Largest audit page served at once.
 const MAX_AUDIT_PAGE: u64 = 1000;
@@ -92,9 +92,11 @@ impl Node {
                 key.public_key.clone(),
                 clock::now_rfc3339(),
             );
-            self.store
-                .create_network(record.clone(), key, decision)
-                .await?;
+            let change = Change::CreateNetwork {
+                network: Box::new(record.clone()),
+                key,
+            };
+            self.store.decide(decision, change).await?;
             Ok(descriptor(&record, &self.node_did))
         })
         .await
@@ -117,9 +119,17 @@ impl Node {
                 .backend
                 .generate(network, record.key_version + 1)
                 .map_err(backend_error)?;
-            self.store.rotate(network, key, decision).await?;
-            self.networks.invalidate(network);
-            self.descriptor(network).await
+            let network = network.to_owned();
+            self.store
+                .decide(
+                    decision,
+                    Change::Rotate {
+                        network: network.clone(),
+                        key,
+                    },
+                )
+                .await?;
+            self.descriptor(&network).await
         })
         .await
     }
@@ -143,8 +153,11 @@ impl Node {
                     record.min_decryption_version, record.key_version
                 )));
             }
-            self.store.retire(network, min_version, decision).await?;
-            self.networks.invalidate(network);
+            let change = Change::Retire {
+                network: network.to_owned(),
+                min_version,
+            };
+            self.store.decide(decision, change).await?;
             self.descriptor(network).await
         })
         .await
@@ -173,12 +186,19 @@ impl Node {
             let change = transition
                 .change(record.state)
                 .ok_or(ServiceError::InvalidState(record.state.as_str()))?;
-            match transition {
-                Transition::Destroy => self.store.destroy(network, change.from, decision).await?,
-                _ => self.store.change_state(network, change, decision).await?,
+            let network = network.to_owned();
+            let change = match transition {
+                Transition::Destroy => Change::Destroy {
+                    network: network.clone(),
+                    from: change.from,
+                },
+                _ => Change::State {
+                    network: network.clone(),
+                    change,
+                },
             };
-            self.networks.invalidate(network);
-            self.descriptor(network).await
+            self.store.decide(decision, change).await?;
+            self.descriptor(&network).await
         })
         .await
     }
@@ -262,7 +282,7 @@ pub(super) fn descriptor(record: &NetworkRecord, node_did: &Did) -> NetworkDescr
         threshold: record.threshold,
         state: record.state,
         public_encryption_key: BASE64.encode(&record.public_key),
-        alg: record.alg.clone(),
+        alg: record.alg.as_str().to_owned(),
         key_version: record.key_version,
         min_decryption_version: record.min_decryption_version,
         key_backend: record.key_backend,

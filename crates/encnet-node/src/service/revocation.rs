@@ -15,7 +15,7 @@ use encnet_ucan::{Cid, Delegation, Did, Ipld, RevocationLookup, Signed};
 
 use super::authz::{Authorized, Expectation};
 use super::{Node, ServiceError};
-use crate::store::AuditDraft;
+use crate::store::{AuditDraft, Change};
 
 /// The key a revocation of `cid` is stored under for `scope`.
 fn revocation_key(cid: &Cid, scope: &RevocationScope) -> String {
@@ -92,14 +92,12 @@ impl Node {
             let audits = self
                 .audit_on_networks(&scope, &target, &mut decision.audit)
                 .await?;
-            self.store
-                .revoke(
-                    &revocation_key(&target.cid, &scope),
-                    auth.issuer().as_str(),
-                    decision,
-                    audits,
-                )
-                .await?;
+            let change = Change::Revoke {
+                key: revocation_key(&target.cid, &scope),
+                revoked_by: auth.issuer().to_string(),
+                more_audit: audits,
+            };
+            self.store.decide(decision, change).await?;
             Ok(RevocationReceipt {
                 revoked: target.cid.to_string(),
             })

@@ -4,16 +4,20 @@
 //! decisions. Each caller is answered only after that commit, so an
 //! acknowledged decision is always durable.
 //!
-//! What a batch does is written once, here; each backend runs its own
-//! committer (SQLite: the writer thread; PostgreSQL: a task).
+//! The queue, the replies and the batch plan are here; each backend runs its
+//! own committer (SQLite: the writer thread; PostgreSQL: a task) and its own
+//! statements.
 
+use std::sync::Arc;
 use std::time::Instant;
 
 use encnet_core::api::AuditRecord;
 use tokio::sync::{mpsc, oneshot};
 
-use super::query::{ClaimOutcome, Tx};
-use super::{AuditDraft, Decision, NonceClaim, StoreError};
+use super::claims::ClaimOutcome;
+use super::error::StoreError;
+use super::records::{AuditDraft, Decision, NonceClaim};
+use crate::report::Chain;
 
 /// Most writes committed together.
 pub(super) const MAX_BATCH: usize = 256;
@@ -57,16 +61,13 @@ pub(super) async fn submit<J>(
     queue
         .send(job(Pending { write, reply }))
         .await
-        .map_err(|_| closing())?;
-    answer.await.map_err(|_| closing())?
+        .map_err(|_| StoreError::Closing)?;
+    answer
+        .await
+        .map_err(|_| StoreError::Bug("a committer dropped a write"))?
 }
 
-/// The error of a write queued on a store that is closing.
-pub(super) fn closing() -> StoreError {
-    StoreError::Batch("the store is closing".to_owned())
-}
-
-/// Splits a batch into its writes, for [`apply`], and the callers to answer.
+/// Splits a batch into its writes and the callers to answer.
 pub(super) fn open_batch(batch: Vec<Pending>) -> (Vec<Write>, Replies) {
     let (writes, senders): (Vec<Write>, Vec<_>) =
         batch.into_iter().map(|p| (p.write, p.reply)).unzip();
@@ -97,32 +98,41 @@ impl Replies {
                 }
             }
             Err(err) => {
-                tracing::error!(error = %err, writes = self.senders.len(), "group commit failed");
-                let message = err.to_string();
+                tracing::error!(error = %Chain(&err), writes = self.senders.len(), "group commit failed");
+                let err = Arc::new(err);
                 for reply in self.senders {
-                    let _ = reply.send(Err(StoreError::Batch(message.clone())));
+                    let _ = reply.send(Err(StoreError::Batch(err.clone())));
                 }
             }
         }
     }
 }
 
-/// Applies `writes` in order: first every nonce, in one statement per run
-/// of rows, then every audit entry the same way. A replayed nonce, or a
-/// claim citing a revoked delegation, refuses only its own write (it
-/// changed nothing); any other error aborts the whole transaction.
-pub(super) async fn apply(tx: &mut Tx<'_>, writes: Vec<Write>) -> Committed {
+/// The nonce claims of a batch's allowed decisions, in order, and the
+/// earliest `now` among them (a nonce is free once expired by then).
+pub(super) fn claims(writes: &[Write]) -> (Vec<&NonceClaim>, i64) {
     let decisions = writes.iter().filter_map(Write::decision);
-    let claims: Vec<&NonceClaim> = decisions.clone().map(|d| &d.nonce).collect();
+    let claims = decisions.clone().map(|d| &d.nonce).collect();
     let now = decisions.map(|d| d.now).min().unwrap_or_default();
-    let mut claimed = tx.claim_nonces(&claims, now).await?.into_iter();
-    // For each write, whether it proceeds to the chain, or why not.
+    (claims, now)
+}
+
+/// Given each claim's outcome, the audit drafts to append (those of the
+/// writes that proceed), and for every write whether it proceeds or why
+/// not. A replayed nonce, or a claim citing a revoked delegation, refuses
+/// only its own write: it changed nothing.
+pub(super) fn drafts(
+    writes: Vec<Write>,
+    outcomes: Vec<ClaimOutcome>,
+) -> (Vec<AuditDraft>, Vec<Result<(), StoreError>>) {
+    let mut outcomes = outcomes.into_iter();
     let proceeds: Vec<Result<(), StoreError>> = writes
         .iter()
         .map(|write| match write {
-            Write::Allowed(_) => claimed
-                .next()
-                .map_or(Err(StoreError::Replay), ClaimOutcome::into_result),
+            Write::Allowed(_) => outcomes.next().map_or(
+                Err(StoreError::Bug("a claim without an outcome")),
+                ClaimOutcome::into_result,
+            ),
             Write::Denied(_) => Ok(()),
         })
         .collect();
@@ -135,17 +145,25 @@ pub(super) async fn apply(tx: &mut Tx<'_>, writes: Vec<Write>) -> Committed {
             Write::Denied(draft) => draft,
         })
         .collect();
-    let mut records = tx.append_audits(drafts).await?.into_iter();
-    let mut results = Vec::with_capacity(proceeds.len());
-    for proceeds in proceeds {
-        results.push(match proceeds {
-            Ok(()) => Ok(records
+    (drafts, proceeds)
+}
+
+/// Each write's answer: its audit record, or why it was refused.
+pub(super) fn results(
+    proceeds: Vec<Result<(), StoreError>>,
+    records: Vec<AuditRecord>,
+) -> Committed {
+    let mut records = records.into_iter();
+    proceeds
+        .into_iter()
+        .map(|proceeds| match proceeds {
+            Ok(()) => records
                 .next()
-                .ok_or_else(|| StoreError::Corrupt("audit record missing".to_owned()))?),
-            Err(refused) => Err(refused),
-        });
-    }
-    Ok(results)
+                .map(Ok)
+                .ok_or(StoreError::Bug("an appended write without its record")),
+            Err(refused) => Ok(Err(refused)),
+        })
+        .collect()
 }
 
 #[cfg(test)]
@@ -228,7 +246,7 @@ pub(super) mod tests {
         use encnet_core::suite::Suite;
         use encnet_core::NetworkId;
 
-        use super::super::{NetworkRecord, NewKey, StateChange};
+        use super::super::{Change, NetworkRecord, NewKey, StateChange};
 
         let (_dir, store) = store().await;
         let now = 1_000;
@@ -243,10 +261,11 @@ pub(super) mod tests {
         };
         let mut create = decision("did:key:owner", 1, now + 60, now);
         create.nonce.cited.clear();
-        store
-            .create_network(record, key, create)
-            .await
-            .expect("created");
+        let change = Change::CreateNetwork {
+            network: Box::new(record),
+            key,
+        };
+        store.decide(create, change).await.expect("created");
         // A decrypt checked while active, then the revoke commits first.
         let mut decrypt = decision("did:key:holder", 2, now + 60, now);
         decrypt.nonce.cited.clear();
@@ -257,8 +276,9 @@ pub(super) mod tests {
             from: NetworkState::Active,
             to: NetworkState::Revoked,
         };
+        let network = id.to_string();
         store
-            .change_state(&id.to_string(), change, revoke)
+            .decide(revoke, Change::State { network, change })
             .await
             .expect("revoked");
         let refused = store.record_allowed(decrypt.clone()).await;
@@ -276,8 +296,9 @@ pub(super) mod tests {
             from: NetworkState::Revoked,
             to: NetworkState::Active,
         };
+        let network = id.to_string();
         store
-            .change_state(&id.to_string(), change, restore)
+            .decide(restore, Change::State { network, change })
             .await
             .expect("restored");
         store
@@ -292,10 +313,12 @@ pub(super) mod tests {
         let now = 1_000;
         let mut revocation = decision("did:key:owner", 9, now + 60, now);
         revocation.nonce.cited.clear();
-        store
-            .revoke("bafy-delegation", "did:key:owner", revocation, Vec::new())
-            .await
-            .expect("revoked");
+        let change = super::super::Change::Revoke {
+            key: "bafy-delegation".to_owned(),
+            revoked_by: "did:key:owner".to_owned(),
+            more_audit: Vec::new(),
+        };
+        store.decide(revocation, change).await.expect("revoked");
         // Cites the revoked delegation: refused, and its nonce stays free.
         let refused = store
             .record_allowed(decision("did:key:c", 1, now + 60, now))

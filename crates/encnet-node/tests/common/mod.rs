@@ -162,12 +162,10 @@ impl TestNode {
     pub async fn db(&self) -> Db {
         match &self.database_url {
             None => {
-                let options = sqlx::sqlite::SqliteConnectOptions::new().filename(self.db_path());
-                Db::Sqlite(
-                    sqlx::SqlitePool::connect_with(options)
-                        .await
-                        .expect("open db"),
-                )
+                let conn = rusqlite::Connection::open(self.db_path()).expect("open db");
+                conn.busy_timeout(std::time::Duration::from_secs(10))
+                    .expect("busy timeout");
+                Db::Sqlite(std::sync::Mutex::new(conn))
             }
             Some(url) => Db::Postgres(sqlx::PgPool::connect(url).await.expect("open db")),
         }
@@ -237,15 +235,26 @@ impl TestNode {
 
 /// A node's database opened for inspection.
 pub enum Db {
-    Sqlite(sqlx::SqlitePool),
+    Sqlite(std::sync::Mutex<rusqlite::Connection>),
     Postgres(sqlx::PgPool),
+}
+
+/// Every row's first column, from an SQLite connection.
+fn sqlite_column<T: rusqlite::types::FromSql>(
+    conn: &std::sync::Mutex<rusqlite::Connection>,
+    query: &str,
+) -> Vec<T> {
+    let conn = conn.lock().expect("db lock");
+    let mut statement = conn.prepare(query).expect("query");
+    let rows = statement.query_map([], |row| row.get(0)).expect("query");
+    rows.collect::<Result<_, _>>().expect("rows")
 }
 
 impl Db {
     /// The first column of every row, as text.
     pub async fn strings(&self, query: &str) -> Vec<String> {
         let rows: Vec<(String,)> = match self {
-            Self::Sqlite(pool) => sqlx::query_as(query).fetch_all(pool).await,
+            Self::Sqlite(conn) => return sqlite_column(conn, query),
             Self::Postgres(pool) => sqlx::query_as(query).fetch_all(pool).await,
         }
         .expect("query");
@@ -255,7 +264,7 @@ impl Db {
     /// The first column of every row, as bytes.
     pub async fn blobs(&self, query: &str) -> Vec<Vec<u8>> {
         let rows: Vec<(Vec<u8>,)> = match self {
-            Self::Sqlite(pool) => sqlx::query_as(query).fetch_all(pool).await,
+            Self::Sqlite(conn) => return sqlite_column(conn, query),
             Self::Postgres(pool) => sqlx::query_as(query).fetch_all(pool).await,
         }
         .expect("query");
@@ -264,10 +273,17 @@ impl Db {
 
     pub async fn execute(&self, statement: &str) {
         match self {
-            Self::Sqlite(pool) => sqlx::query(statement).execute(pool).await.map(drop),
-            Self::Postgres(pool) => sqlx::query(statement).execute(pool).await.map(drop),
+            Self::Sqlite(conn) => conn
+                .lock()
+                .expect("db lock")
+                .execute_batch(statement)
+                .expect("statement"),
+            Self::Postgres(pool) => sqlx::query(statement)
+                .execute(pool)
+                .await
+                .map(drop)
+                .expect("statement"),
         }
-        .expect("statement");
     }
 
     /// Everything but the audit log, as text: networks (with their
@@ -315,7 +331,7 @@ impl Db {
 
     pub async fn close(self) {
         match self {
-            Self::Sqlite(pool) => pool.close().await,
+            Self::Sqlite(conn) => drop(conn),
             Self::Postgres(pool) => pool.close().await,
         }
     }

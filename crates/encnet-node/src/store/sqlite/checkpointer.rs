@@ -20,8 +20,9 @@ use std::time::Duration;
 
 use rusqlite::Connection;
 
-use super::sqlite_writer::{open_connection, JoinOnDrop};
-use super::StoreError;
+use super::super::error::StoreError;
+use super::conn::{self, Access, BUSY_TIMEOUT};
+use super::join::JoinOnDrop;
 
 /// How often the checkpointer looks for new commits. At peak load this is
 /// a few hundred frames per checkpoint.
@@ -30,9 +31,6 @@ const INTERVAL: Duration = Duration::from_millis(50);
 /// If the checkpointer ever stops keeping up, SQLite's own checkpoint takes
 /// over on the writer once the WAL holds this many frames (about 40 MiB).
 pub(super) const FALLBACK_FRAMES: i64 = 10_000;
-
-/// How long every connection waits for a lock before SQLite answers busy.
-pub(super) const BUSY_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// A TRUNCATE checkpoint (after a destroy) is tried this many times while
 /// readers keep it from finishing ...
@@ -122,7 +120,7 @@ pub(super) struct Checkpointer {
 impl Checkpointer {
     /// Opens a connection of its own to `path` and starts the thread.
     pub(super) fn start(path: &Path, progress: Arc<WalProgress>) -> Result<Self, StoreError> {
-        let conn = open_connection(path, false)?;
+        let conn = conn::open(path, Access::Write)?;
         let (stop, stopped) = mpsc::channel();
         let thread = std::thread::Builder::new()
             .name("encnet-sqlite-checkpointer".to_owned())
@@ -153,7 +151,7 @@ fn run(conn: &Connection, progress: &WalProgress, stopped: &mpsc::Receiver<()>) 
 
 #[cfg(test)]
 mod tests {
-    use super::super::{AuditDraft, Location, Store};
+    use super::super::super::{AuditDraft, Location, Store};
     use super::*;
 
     /// Frames in the WAL of the database at `path`.
@@ -195,7 +193,7 @@ mod tests {
     fn wal_database(dir: &Path) -> (std::path::PathBuf, Connection) {
         let path = dir.join("encnet.db");
         Connection::open(&path).expect("database created");
-        let writer = open_connection(&path, false).expect("writer opens");
+        let writer = conn::open(&path, Access::Write).expect("writer opens");
         writer
             .execute_batch("CREATE TABLE t(x BLOB); INSERT INTO t VALUES (zeroblob(4096));")
             .expect("rows written");

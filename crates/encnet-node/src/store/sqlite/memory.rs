@@ -14,9 +14,17 @@
 use std::collections::HashSet;
 use std::sync::{PoisonError, RwLock};
 
+use super::super::records::{Freshness, NonceClaim};
 use super::nonce_set::NonceSet;
-use super::query::Effects;
-use super::Freshness;
+
+/// What a transaction changed that the writer remembers once it commits.
+#[derive(Debug, Default)]
+pub(super) struct Effects {
+    /// Nonces consumed (their claims without `cited`).
+    pub(super) claimed: Vec<NonceClaim>,
+    /// Delegations revoked (revocation keys).
+    pub(super) revoked: Vec<String>,
+}
 
 /// The sole writer's memory of its commits.
 pub(super) struct Memory {
@@ -51,6 +59,17 @@ impl Memory {
                 .cloned()
                 .collect(),
         }
+    }
+
+    /// The keys among `cited` that are revoked: exact, since every
+    /// revocation is committed by this writer.
+    pub(super) fn revoked_among(&self, cited: &[&str]) -> HashSet<String> {
+        let revoked = self.revoked.read().unwrap_or_else(PoisonError::into_inner);
+        cited
+            .iter()
+            .filter(|c| revoked.contains(**c))
+            .map(|c| (*c).to_owned())
+            .collect()
     }
 
     /// Whether an unexpired, committed claim holds `(issuer, nonce)`.
@@ -96,7 +115,6 @@ impl Memory {
 
 #[cfg(test)]
 mod tests {
-    use super::super::NonceClaim;
     use super::*;
 
     fn claim(nonce: u8, expires_at: i64) -> NonceClaim {

@@ -11,22 +11,24 @@
 use std::panic::{self, AssertUnwindSafe};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
-use std::thread::JoinHandle;
 use std::time::Duration;
 
 use encnet_core::api::AuditRecord;
-use rusqlite::{Connection, OpenFlags};
-use tokio::runtime::Runtime;
+use rusqlite::{Connection, OptionalExtension};
 use tokio::sync::{mpsc, oneshot};
 
-use super::group_commit::{self, closing, Pending, Write, MAX_BATCH, QUEUE_DEPTH};
+use super::super::chain::ChainHead;
+use super::super::error::StoreError;
+use super::super::group_commit::{self, Pending, Write, MAX_BATCH, QUEUE_DEPTH};
+use super::checkpointer::{self, Checkpointer, WalProgress, FALLBACK_FRAMES};
+use super::conn::{self, Access};
+use super::join::JoinOnDrop;
 use super::memory::Memory;
+use super::migrate;
 use super::nonce_set::NonceSet;
-use super::query::{ChainHead, Conn, Tx, Value};
-use super::sqlite::PRAGMAS;
-use super::sqlite_checkpointer::{self, Checkpointer, WalProgress, FALLBACK_FRAMES};
-use super::{StoreError, TxFuture};
+use super::tx::SqliteTx;
 use crate::clock;
+use crate::report::Chain;
 
 /// Under concurrent load, a small batch waits this long for more decisions
 /// before it commits. Each commit costs about 90 µs of CPU whatever its
@@ -44,10 +46,6 @@ const LINGER_BELOW: usize = 8;
 /// starting over.
 const CATCH_UP_PATIENCE: u32 = 32;
 
-/// Statements the writer keeps prepared: the group commit uses one per
-/// batch size.
-const STATEMENT_CACHE: usize = 1024;
-
 /// Work for the writer thread. Decisions travel unboxed: one allocation per
 /// decrypt would cost more than the queue's slots being sized for them.
 #[allow(clippy::large_enum_variant)]
@@ -63,19 +61,16 @@ pub(super) struct WriterHandle {
     // Dropped first: the thread sees the queue close and ends.
     jobs: mpsc::Sender<Job>,
     _thread: JoinOnDrop,
-    _checkpointer: Option<Checkpointer>,
+    _checkpointer: Checkpointer,
 }
 
 impl WriterHandle {
     /// Opens the writing connection on a new thread and loads what the
     /// writer remembers; answers the handle and that memory.
-    pub(super) async fn start(
-        path: &Path,
-        read_only: bool,
-    ) -> Result<(Self, Arc<Memory>), StoreError> {
+    pub(super) async fn start(path: &Path) -> Result<(Self, Arc<Memory>), StoreError> {
         let (jobs, queue) = mpsc::channel(QUEUE_DEPTH);
         let (ready, started) = oneshot::channel();
-        let wal = (!read_only).then(Arc::<WalProgress>::default);
+        let wal = Arc::<WalProgress>::default();
         let writer_wal = wal.clone();
         let writer_path: PathBuf = path.to_owned();
         let thread = std::thread::Builder::new()
@@ -90,8 +85,8 @@ impl WriterHandle {
                 }
             })?;
         let thread = JoinOnDrop(Some(thread));
-        let memory = started.await.map_err(|_| closing())??;
-        let checkpointer = wal.map(|wal| Checkpointer::start(path, wal)).transpose()?;
+        let memory = started.await.map_err(|_| StoreError::Closing)??;
+        let checkpointer = Checkpointer::start(path, wal)?;
         Ok((
             Self {
                 jobs,
@@ -117,29 +112,16 @@ impl WriterHandle {
         let job = Job::Run(Box::new(move |writer| {
             let _ = reply.send(f(writer));
         }));
-        self.jobs.send(job).await.map_err(|_| closing())?;
-        answer.await.map_err(|_| closing())?
-    }
-}
-
-/// Waits for a store thread (the writer, the checkpointer) to finish its
-/// last job and close its connection.
-pub(super) struct JoinOnDrop(pub(super) Option<JoinHandle<()>>);
-
-impl Drop for JoinOnDrop {
-    fn drop(&mut self) {
-        if let Some(thread) = self.0.take() {
-            let _ = thread.join();
-        }
+        self.jobs.send(job).await.map_err(|_| StoreError::Closing)?;
+        answer
+            .await
+            .map_err(|_| StoreError::Bug("the writer dropped a job (it panicked)"))?
     }
 }
 
 /// The writer thread's state.
 pub(super) struct Writer {
     conn: Connection,
-    /// Polls a transaction's future; nothing in it waits, since every
-    /// statement on this connection runs to completion.
-    runtime: Runtime,
     head: ChainHead,
     memory: Arc<Memory>,
     /// A COMMIT failed (or a transaction panicked), so it may or may not
@@ -148,30 +130,24 @@ pub(super) struct Writer {
     stale: bool,
     /// Decisions in the last group commit.
     last_batch: usize,
-    /// Shared with the checkpointer; `None` when read-only.
-    wal: Option<Arc<WalProgress>>,
+    /// Shared with the checkpointer.
+    wal: Arc<WalProgress>,
     /// Transactions run since the checkpointer asked for a catch-up.
     catch_up_deferred: u32,
 }
 
 impl Writer {
-    fn open(path: &Path, wal: Option<Arc<WalProgress>>) -> Result<Self, StoreError> {
-        let mut conn = open_connection(path, wal.is_none())?;
-        if wal.is_some() {
-            conn.pragma_update(None, "wal_autocheckpoint", FALLBACK_FRAMES)?;
-        }
-        let runtime = tokio::runtime::Builder::new_current_thread().build()?;
-        let stored = read_state(&mut conn, &runtime)?;
-        // A read-only store (offline tools) never claims a nonce.
-        let claims = match wal {
-            Some(_) => read_claims(&conn)?,
-            None => NonceSet::default(),
-        };
+    /// Opens (creating if needed) and migrates the file, and loads what
+    /// the writer remembers.
+    fn open(path: &Path, wal: Arc<WalProgress>) -> Result<Self, StoreError> {
+        let mut conn = conn::open(path, Access::Write)?;
+        conn.pragma_update(None, "wal_autocheckpoint", FALLBACK_FRAMES)?;
+        migrate::run(&mut conn)?;
+        let stored = read_state(&conn)?;
         Ok(Self {
+            memory: Arc::new(Memory::new(stored.revoked, read_claims(&conn)?)),
             conn,
-            runtime,
             head: stored.head,
-            memory: Arc::new(Memory::new(stored.revoked, claims)),
             stale: false,
             last_batch: 0,
             wal,
@@ -205,8 +181,7 @@ impl Writer {
     /// Copies the frames committed since the checkpointer's last pass, when
     /// it asks: between two transactions, so the next one restarts the WAL.
     fn catch_up_wal(&mut self, idle: bool) {
-        let Some(wal) = &self.wal else { return };
-        if !wal.catch_up_requested() {
+        if !self.wal.catch_up_requested() {
             return;
         }
         if !catch_up_due(idle, self.catch_up_deferred) {
@@ -214,9 +189,9 @@ impl Writer {
             return;
         }
         self.catch_up_deferred = 0;
-        wal.start_catch_up();
-        if let Err(err) = sqlite_checkpointer::checkpoint_passive(&self.conn) {
-            tracing::warn!(%err, "WAL checkpoint on the writer failed");
+        self.wal.start_catch_up();
+        if let Err(err) = checkpointer::checkpoint_passive(&self.conn) {
+            tracing::warn!(error = %Chain(&err), "WAL checkpoint on the writer failed");
         }
     }
 
@@ -240,38 +215,35 @@ impl Writer {
     fn commit(&mut self, batch: Vec<Pending>) {
         self.last_batch = batch.len();
         let (writes, replies) = group_commit::open_batch(batch);
-        let committed = self.transact(move |tx| Box::pin(group_commit::apply(tx, writes)));
+        let committed = self.transact(move |tx| {
+            let (claims, now) = group_commit::claims(&writes);
+            let outcomes = tx.claim_nonces(&claims, now)?;
+            let (drafts, proceeds) = group_commit::drafts(writes, outcomes);
+            let records = tx.append_audits(drafts)?;
+            group_commit::results(proceeds, records)
+        });
         replies.deliver(committed);
     }
 
     /// Runs `f` in one `BEGIN IMMEDIATE` transaction; the cached chain head
     /// and the memory move only when it commits.
-    pub(super) fn transact<T, F>(&mut self, f: F) -> Result<T, StoreError>
-    where
-        F: for<'a, 'c> FnOnce(&'a mut Tx<'c>) -> TxFuture<'a, T>,
-    {
+    pub(super) fn transact<T>(
+        &mut self,
+        f: impl FnOnce(&mut SqliteTx<'_>) -> Result<T, StoreError>,
+    ) -> Result<T, StoreError> {
         if self.stale {
             self.recover()?;
         }
-        super::sqlite_sync::execute(&self.conn, "BEGIN IMMEDIATE", &[])?;
-        let mut tx = Tx::sole_writer(
-            Conn::SqliteWriter(&mut self.conn),
-            self.head,
-            self.memory.as_ref(),
-        );
-        let result = self.runtime.block_on(f(&mut tx));
-        let head = tx.appended_head();
-        let effects = tx.take_effects();
+        self.conn.execute_batch("BEGIN IMMEDIATE")?;
+        let mut tx = SqliteTx::new(&self.conn, self.head, &self.memory);
+        let result = f(&mut tx);
+        let (head, effects) = tx.finish();
         let finish = if result.is_ok() { "COMMIT" } else { "ROLLBACK" };
-        let finished = super::sqlite_sync::execute(&self.conn, finish, &[]);
+        let finished = self.conn.execute_batch(finish);
         match (result, finished) {
-            (Ok(value), Ok(_)) => {
-                if let Some(wal) = &self.wal {
-                    wal.committed();
-                }
-                if let Some(head) = head {
-                    self.head = head;
-                }
+            (Ok(value), Ok(())) => {
+                self.wal.committed();
+                self.head = head;
                 self.memory.committed(effects);
                 Ok(value)
             }
@@ -281,7 +253,7 @@ impl Writer {
                 // closed).
                 self.memory.committed(effects);
                 self.stale = true;
-                Err(err)
+                Err(err.into())
             }
             (Err(err), finished) => {
                 self.stale = finished.is_err();
@@ -296,7 +268,7 @@ impl Writer {
         if !self.conn.is_autocommit() {
             let _ = self.conn.execute_batch("ROLLBACK");
         }
-        let stored = read_state(&mut self.conn, &self.runtime)?;
+        let stored = read_state(&self.conn)?;
         self.head = stored.head;
         self.memory.reload(stored.revoked, read_claims(&self.conn)?);
         self.stale = false;
@@ -306,9 +278,9 @@ impl Writer {
     /// Moves the WAL into the database file and truncates it, so no copy of
     /// deleted rows survives there (`secure_delete` zeroes the pages); while
     /// readers keep it from finishing it is retried briefly, then a warning
-    /// is logged ([`sqlite_checkpointer::checkpoint_truncate`]).
+    /// is logged ([`checkpointer::checkpoint_truncate`]).
     pub(super) fn checkpoint(&mut self) -> Result<(), StoreError> {
-        sqlite_checkpointer::checkpoint_truncate(&self.conn).map(|_finished| ())
+        checkpointer::checkpoint_truncate(&self.conn).map(|_finished| ())
     }
 }
 
@@ -345,16 +317,23 @@ struct StoredState {
     revoked: Vec<String>,
 }
 
-fn read_state(conn: &mut Connection, runtime: &Runtime) -> Result<StoredState, StoreError> {
-    runtime.block_on(async {
-        let mut conn = Conn::SqliteWriter(conn);
-        let head = conn.chain_head().await?;
-        let revoked: Vec<(String,)> = conn.fetch_all("SELECT cid FROM revocations", &[]).await?;
-        Ok(StoredState {
-            head,
-            revoked: revoked.into_iter().map(|(cid,)| cid).collect(),
-        })
-    })
+fn read_state(conn: &Connection) -> Result<StoredState, StoreError> {
+    let head = conn
+        .query_row(
+            "SELECT seq, entry_hash FROM audit ORDER BY seq DESC LIMIT 1",
+            [],
+            |row| Ok((row.get::<_, i64>(0)?, row.get::<_, String>(1)?)),
+        )
+        .optional()?;
+    let head = match head {
+        Some((seq, hash)) => ChainHead::stored(seq, &hash)?,
+        None => ChainHead::GENESIS,
+    };
+    let mut statement = conn.prepare("SELECT cid FROM revocations")?;
+    let revoked = statement
+        .query_map([], |row| row.get(0))?
+        .collect::<Result<_, _>>()?;
+    Ok(StoredState { head, revoked })
 }
 
 /// Every unexpired nonce claim, read row by row into the set: a million
@@ -362,41 +341,33 @@ fn read_state(conn: &mut Connection, runtime: &Runtime) -> Result<StoredState, S
 /// times the set's size.
 fn read_claims(conn: &Connection) -> Result<NonceSet, StoreError> {
     let claims = NonceSet::default();
-    super::sqlite_sync::for_each(
-        conn,
-        "SELECT issuer, nonce, expires_at FROM nonces WHERE expires_at >= $1",
-        &[Value::Int(clock::now_unix())],
-        |(issuer, nonce, expires_at): (String, Vec<u8>, i64)| {
-            claims.insert(&issuer, &nonce, expires_at);
-        },
-    )?;
-    Ok(claims)
-}
-
-/// A connection for the writer or the checkpointer, with the settings
-/// every connection has. The pool has already created and migrated the
-/// file.
-pub(super) fn open_connection(path: &Path, read_only: bool) -> Result<Connection, StoreError> {
-    let access = match read_only {
-        true => OpenFlags::SQLITE_OPEN_READ_ONLY,
-        false => OpenFlags::SQLITE_OPEN_READ_WRITE,
-    };
-    let conn = Connection::open_with_flags(path, access | OpenFlags::SQLITE_OPEN_NO_MUTEX)?;
-    conn.busy_timeout(sqlite_checkpointer::BUSY_TIMEOUT)?;
-    conn.set_prepared_statement_cache_capacity(STATEMENT_CACHE);
-    if !read_only {
-        for (name, value) in PRAGMAS {
-            conn.pragma_update(None, name, value)?;
-        }
+    let mut statement =
+        conn.prepare("SELECT issuer, nonce, expires_at FROM nonces WHERE expires_at >= ?1")?;
+    let mut rows = statement.query([clock::now_unix()])?;
+    while let Some(row) = rows.next()? {
+        let issuer: String = row.get(0)?;
+        let nonce: Vec<u8> = row.get(1)?;
+        claims.insert(&issuer, &nonce, row.get(2)?);
     }
-    Ok(conn)
+    Ok(claims)
 }
 
 #[cfg(test)]
 mod tests {
-    use super::super::group_commit::tests::{decision_with, store};
-    use super::super::{AuditDraft, Location, Store};
+    use super::super::super::group_commit::tests::{decision_with, store};
+    use super::super::super::{AuditDraft, Backend, Location, Store};
     use super::*;
+
+    /// Runs `f` in one transaction on the store's writer thread.
+    async fn transact<T: Send + 'static>(
+        store: &Store,
+        f: impl FnOnce(&mut SqliteTx<'_>) -> Result<T, StoreError> + Send + 'static,
+    ) -> Result<T, StoreError> {
+        let Backend::Sqlite(sqlite) = &store.backend else {
+            panic!("an SQLite store")
+        };
+        sqlite.writing()?.writer.run(move |w| w.transact(f)).await
+    }
 
     #[test]
     fn a_catch_up_waits_for_an_empty_queue_but_not_forever() {
@@ -412,15 +383,12 @@ mod tests {
         let now = clock::now_unix();
         let claim = move |nonce: u8| decision_with("did:key:a", vec![nonce; 16], now + 300, now);
         store.record_allowed(claim(1)).await.expect("claimed");
-        let panicked: Result<(), _> = store
-            .transact(move |tx| {
-                Box::pin(async move {
-                    tx.claim_nonce(&claim(2).nonce, now).await?;
-                    panic!("a bug mid-transaction")
-                })
-            })
-            .await;
-        assert!(matches!(panicked, Err(StoreError::Batch(_))));
+        let panicked: Result<(), _> = transact(&store, move |tx| {
+            tx.claim_nonce(&claim(2).nonce, now)?;
+            panic!("a bug mid-transaction")
+        })
+        .await;
+        assert!(matches!(panicked, Err(StoreError::Bug(_))));
         // The next transaction re-reads the claims: the committed one still
         // holds, the rolled-back one is free.
         let again = store.record_allowed(claim(1)).await;
@@ -442,15 +410,12 @@ mod tests {
             ..AuditDraft::default()
         };
         store.append_audit(draft()).await.expect("first entry");
-        let panicked: Result<(), _> = store
-            .transact(|tx| {
-                Box::pin(async move {
-                    tx.append_audit(AuditDraft::default()).await?;
-                    panic!("a bug mid-transaction")
-                })
-            })
-            .await;
-        assert!(matches!(panicked, Err(StoreError::Batch(_))));
+        let panicked: Result<(), _> = transact(&store, |tx| {
+            tx.append_audit(AuditDraft::default())?;
+            panic!("a bug mid-transaction")
+        })
+        .await;
+        assert!(matches!(panicked, Err(StoreError::Bug(_))));
         // The half-done transaction was rolled back; the chain goes on.
         store.append_audit(draft()).await.expect("next entry");
         let sequences: Vec<u64> = store
