@@ -11,9 +11,12 @@ mod audit;
 mod backend;
 mod clock;
 pub mod config;
-pub mod floor;
 mod http;
+#[cfg(feature = "lab")]
+pub mod lab;
 mod report;
+// Compiled without `lab` too, so a change to the store breaks it at once.
+#[cfg_attr(not(feature = "lab"), allow(dead_code, unreachable_pub))]
 mod seed;
 mod service;
 mod store;
@@ -33,7 +36,6 @@ pub use audit::{
 };
 pub use config::{Config, LogFormat};
 pub use http::HttpLimits;
-pub use seed::{seed, SeedPlan};
 
 use backend::LocalBackend;
 use service::Node;

@@ -1,6 +1,7 @@
-//! `encnet seed`: fills a data directory with networks and audit entries, to
-//! measure how the node behaves as its tables grow. Rows are real: keys are
-//! sealed under the data directory's root key and the audit chain verifies.
+//! `encnet-bench seed` (through `lab::seed`): fills a data directory with
+//! networks and audit entries, to measure how the node behaves as its tables
+//! grow. Rows are real: keys are sealed under the data directory's root key
+//! and the audit chain verifies.
 
 use encnet_core::suite::Suite;
 use encnet_core::NetworkId;

@@ -44,11 +44,6 @@ pub(crate) enum Command {
     /// Audit log: a network's entries via the node, or a data dir offline.
     #[command(subcommand)]
     Audit(crate::cmd::audit::AuditCommand),
-    /// Benchmarks: load on a running node, and the noise of this machine.
-    #[command(subcommand)]
-    Bench(crate::cmd::bench::BenchCommand),
-    /// Fill a data directory with networks and audit entries (growth tests).
-    Seed(crate::cmd::seed::SeedArgs),
     /// Inspect and validate UCAN tokens and containers.
     #[command(subcommand)]
     Ucan(crate::cmd::ucan::UcanCommand),

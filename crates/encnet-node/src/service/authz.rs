@@ -236,7 +236,7 @@ impl Authorizer {
     }
 }
 
-fn decode_container(bearer: Option<&str>) -> Result<Container, ServiceError> {
+pub(crate) fn decode_container(bearer: Option<&str>) -> Result<Container, ServiceError> {
     let header = bearer.ok_or(ServiceError::MissingAuthorization)?;
     if header.len() > MAX_AUTHORIZATION_BYTES {
         return Err(ServiceError::HeaderTooLarge(MAX_AUTHORIZATION_BYTES));
@@ -253,7 +253,7 @@ fn decode_container(bearer: Option<&str>) -> Result<Container, ServiceError> {
 }
 
 /// Decodes every token; exactly one must be an invocation.
-fn split_container(
+pub(crate) fn split_container(
     container: Container,
 ) -> Result<(Signed<Invocation>, chain::ProofStore), ServiceError> {
     container.into_invocation().map_err(|err| match err {

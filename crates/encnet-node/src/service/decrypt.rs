@@ -11,20 +11,20 @@ use encnet_core::api::{DecryptResult, DecryptResultBody, NetworkState, DECRYPT_R
 use encnet_core::canonical;
 use encnet_core::envelope::key_hash;
 use encnet_core::suite::{PublicKey, Suite};
-use encnet_ucan::Signer;
+use encnet_ucan::{Did, Ed25519Signer, Signer};
 use subtle::ConstantTimeEq;
 
 use super::args::{bytes_arg, int_arg, string_arg, Args};
 use super::authz::{Authorized, Expectation};
 use super::{Node, ServiceError};
-use crate::backend::{BackendError, Rewrap};
+use crate::backend::{BackendError, LocalBackend, Rewrap};
 use crate::store::{NetworkKey, NetworkRecord};
 
 /// The decrypt command.
 pub(crate) const DECRYPT: &str = "/encryption/decrypt";
 
 /// `args` of a decrypt invocation.
-struct DecryptArgs {
+pub(crate) struct DecryptArgs {
     alg: Suite,
     key_version: u64,
     wrapped_key: Vec<u8>,
@@ -50,19 +50,21 @@ impl Node {
                 .network_key(network, args.key_version)
                 .await?
                 .ok_or(ServiceError::NetworkNotFound)?;
-            check_network(&network.record, &args)?;
-            check_key_hash(&args)?;
+            let checked = check(&network.record, args)?;
             // The state is checked again as of the commit.
             decision.nonce.network = Some(network.record.network_id.clone());
-            let receiver = PublicKey::from_bytes(&args.receiver_key).map_err(key_error)?;
             // Signed before the commit, so only the answer's write is left
             // once the batch is durable; it is sent only if the commit holds.
             let node = Arc::clone(self);
             let answer = self
                 .crypto
                 .run(move || {
-                    let wrapped_key = node.rewrap(&network, &args, &receiver, &auth)?;
-                    node.sign_result(&network.record, &args, &auth, wrapped_key)
+                    let keys = NodeKeys {
+                        backend: &node.backend,
+                        signer: &node.signer,
+                        did: &node.node_did,
+                    };
+                    answer(&keys, &network, &checked, &auth)
                 })
                 .await??;
             self.store.record_allowed(decision).await?;
@@ -70,60 +72,100 @@ impl Node {
         })
         .await
     }
+}
 
-    fn rewrap(
-        &self,
-        network: &NetworkKey,
-        args: &DecryptArgs,
-        receiver: &PublicKey,
-        auth: &Authorized,
-    ) -> Result<Vec<u8>, ServiceError> {
-        let sealed = network
-            .sealed
-            .as_ref()
-            .ok_or(ServiceError::UnknownKeyVersion)?;
-        let request = Rewrap {
-            network_id: &network.record.network_id,
-            key_version: args.key_version,
-            suite: args.alg,
-            wrapped_key: &args.wrapped_key,
-            receiver,
-            invocation_cid: &auth.cid_bytes,
-        };
-        self.backend.rewrap(sealed, &request).map_err(backend_error)
-    }
+/// What answers a decrypt: custody and the node's signing identity.
+pub(crate) struct NodeKeys<'a> {
+    pub(crate) backend: &'a LocalBackend,
+    pub(crate) signer: &'a Ed25519Signer,
+    /// `signer`'s DID, encoded once rather than per answer.
+    pub(crate) did: &'a Did,
+}
 
-    fn sign_result(
-        &self,
-        record: &NetworkRecord,
-        args: &DecryptArgs,
-        auth: &Authorized,
-        wrapped_key: Vec<u8>,
-    ) -> Result<DecryptResult, ServiceError> {
-        let body = DecryptResultBody {
-            kind: DECRYPT_RESULT_TYPE.to_owned(),
-            network_id: record.network_id.clone(),
-            node_id: self.node_did.to_string(),
-            invocation_cid: auth.invocation.cid.to_string(),
-            key_hash: args.key_hash.clone(),
-            receiver_key_hash: canonical::sha256_hex(&args.receiver_key),
-            alg: args.alg.as_str().to_owned(),
-            key_version: args.key_version,
-            wrapped_key: BASE64.encode(wrapped_key),
-        };
-        let bytes = body
-            .signing_bytes()
-            .map_err(|err| ServiceError::Internal(Box::new(err)))?;
-        let signature = self.signer.sign(&bytes);
-        Ok(DecryptResult {
-            body,
-            node_signature: BASE64.encode(signature),
-        })
-    }
+/// A decrypt request that passed every check on its network row.
+pub(crate) struct Checked {
+    args: DecryptArgs,
+    receiver: PublicKey,
+}
+
+/// The checks of DESIGN §4.6 that need the network row, in order: network
+/// active, `alg` matches, `keyVersion` known and not retired; `keyHash`
+/// matches `wrappedKey`; the receiver key is well-formed.
+pub(crate) fn check(record: &NetworkRecord, args: DecryptArgs) -> Result<Checked, ServiceError> {
+    check_network(record, &args)?;
+    check_key_hash(&args)?;
+    let receiver = PublicKey::from_bytes(&args.receiver_key).map_err(key_error)?;
+    Ok(Checked { args, receiver })
+}
+
+/// The cryptography of one decrypt once it is authorized and checked:
+/// custody opens the sealed network key, unwraps the data key and re-wraps
+/// it to the receiver (v2: bound to the invocation CID), and the node signs
+/// the answer. No I/O, so the lab floor (`lab::Floor`) measures exactly
+/// this and cannot drift from it.
+pub(crate) fn answer(
+    keys: &NodeKeys<'_>,
+    network: &NetworkKey,
+    checked: &Checked,
+    auth: &Authorized,
+) -> Result<DecryptResult, ServiceError> {
+    let wrapped_key = rewrap(keys.backend, network, checked, auth)?;
+    sign_result(keys, &network.record, &checked.args, auth, wrapped_key)
+}
+
+fn rewrap(
+    backend: &LocalBackend,
+    network: &NetworkKey,
+    checked: &Checked,
+    auth: &Authorized,
+) -> Result<Vec<u8>, ServiceError> {
+    let sealed = network
+        .sealed
+        .as_ref()
+        .ok_or(ServiceError::UnknownKeyVersion)?;
+    let request = Rewrap {
+        network_id: &network.record.network_id,
+        key_version: checked.args.key_version,
+        suite: checked.args.alg,
+        wrapped_key: &checked.args.wrapped_key,
+        receiver: &checked.receiver,
+        invocation_cid: &auth.cid_bytes,
+    };
+    backend.rewrap(sealed, &request).map_err(backend_error)
+}
+
+fn sign_result(
+    keys: &NodeKeys<'_>,
+    record: &NetworkRecord,
+    args: &DecryptArgs,
+    auth: &Authorized,
+    wrapped_key: Vec<u8>,
+) -> Result<DecryptResult, ServiceError> {
+    let body = DecryptResultBody {
+        kind: DECRYPT_RESULT_TYPE.to_owned(),
+        network_id: record.network_id.clone(),
+        node_id: keys.did.to_string(),
+        invocation_cid: auth.invocation.cid.to_string(),
+        key_hash: args.key_hash.clone(),
+        receiver_key_hash: canonical::sha256_hex(&args.receiver_key),
+        alg: args.alg.as_str().to_owned(),
+        key_version: args.key_version,
+        wrapped_key: BASE64.encode(wrapped_key),
+    };
+    let bytes = body
+        .signing_bytes()
+        .map_err(|err| ServiceError::Internal(Box::new(err)))?;
+    let signature = keys.signer.sign(&bytes);
+    Ok(DecryptResult {
+        body,
+        node_signature: BASE64.encode(signature),
+    })
 }
 
 impl DecryptArgs {
-    fn parse(args: &Args) -> Result<Self, ServiceError> {
+    /// Reads `args`; parsed before the network is looked up, since the
+    /// lookup needs `keyVersion`.
+    pub(crate) fn parse(args: &Args) -> Result<Self, ServiceError> {
         let alg = string_arg(args, "alg")?;
         Ok(Self {
             alg: wire_suite(alg)?,

@@ -17,6 +17,13 @@ pub(crate) use checkpoint::start_checkpoints;
 pub(crate) use error::ServiceError;
 pub(crate) use network::Transition;
 
+/// The pure steps of a decrypt, for the lab floor (`crate::lab`).
+#[cfg(feature = "lab")]
+pub(crate) mod pipeline {
+    pub(crate) use super::authz::{decode_container, split_container, Authorized};
+    pub(crate) use super::decrypt::{answer, check, DecryptArgs, NodeKeys};
+}
+
 use encnet_core::api::{NetworkDescriptor, NodeInfo};
 use encnet_ucan::{Did, Ed25519Signer};
 

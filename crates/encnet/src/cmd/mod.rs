@@ -1,14 +1,12 @@
 //! One module per command family; each exposes `run`.
 
 pub(crate) mod audit;
-pub(crate) mod bench;
 mod client;
 pub(crate) mod decrypt;
 pub(crate) mod delegate;
 pub(crate) mod encrypt;
 pub(crate) mod id;
 pub(crate) mod network;
-pub(crate) mod seed;
 pub(crate) mod serve;
 pub(crate) mod ucan;
 
@@ -28,8 +26,6 @@ pub(crate) fn run(cli: Cli) -> Result<ExitCode, CliError> {
         Command::Decrypt(args) => decrypt::run(args, &cli.node),
         Command::Delegate(args) => delegate::run(args),
         Command::RevokeDelegation(args) => delegate::revoke(args, &cli.node),
-        Command::Bench(cmd) => bench::run(cmd, &cli.node),
-        Command::Seed(args) => seed::run(args),
         Command::Ucan(cmd) => ucan::run(cmd),
     }
 }

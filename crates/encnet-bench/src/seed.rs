@@ -1,15 +1,16 @@
-//! `encnet seed`: fill a data directory for growth tests.
+//! `encnet-bench seed`: fill a data directory for growth tests.
 
 use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::Args;
-use encnet_node::{Config, SeedPlan};
+use encnet_node::lab::{seed, SeedPlan};
+use encnet_node::Config;
 use indicatif::{ProgressBar, ProgressStyle};
 
-use crate::error::CliError;
+use crate::error::Error;
 
-/// Flags of `encnet seed`.
+/// Flags of `encnet-bench seed`.
 #[derive(Debug, Args)]
 pub(crate) struct SeedArgs {
     /// Networks to add (each with a sealed key).
@@ -26,7 +27,7 @@ pub(crate) struct SeedArgs {
     database_url: Option<String>,
 }
 
-pub(crate) fn run(args: SeedArgs) -> Result<ExitCode, CliError> {
+pub(crate) fn run(args: SeedArgs) -> Result<ExitCode, Error> {
     let config = Config {
         data_dir: args.data_dir,
         database_url: args.database_url,
@@ -42,10 +43,8 @@ pub(crate) fn run(args: SeedArgs) -> Result<ExitCode, CliError> {
     ) {
         bar.set_style(style);
     }
-    let runtime = tokio::runtime::Runtime::new().map_err(CliError::Runtime)?;
-    runtime.block_on(encnet_node::seed(&config, plan, |done, _| {
-        bar.set_position(done)
-    }))?;
+    let runtime = tokio::runtime::Runtime::new().map_err(Error::Runtime)?;
+    runtime.block_on(seed(&config, plan, |done, _| bar.set_position(done)))?;
     bar.finish_and_clear();
     println!(
         "seeded {} networks and {} audit entries into {}",

@@ -6,7 +6,7 @@
 
 /// Steal time so far, in seconds, summed over all CPUs; `None` where the
 /// kernel does not report it.
-pub(super) fn seconds() -> Option<f64> {
+pub(crate) fn seconds() -> Option<f64> {
     let stat = std::fs::read_to_string("/proc/stat").ok()?;
     let ticks = steal_ticks(&stat)?;
     Some(ticks as f64 / ticks_per_second())

@@ -10,13 +10,13 @@ use hyper_util::rt::TokioIo;
 use tokio::net::TcpStream;
 
 /// Why a request got no status.
-pub(super) enum Failure {
+pub(crate) enum Failure {
     Connect,
     Transport,
 }
 
 impl Failure {
-    pub(super) fn label(&self) -> &'static str {
+    pub(crate) fn label(&self) -> &'static str {
         match self {
             Self::Connect => "connect-error",
             Self::Transport => "transport-error",
@@ -26,13 +26,13 @@ impl Failure {
 
 /// The node's address: a plain `http://` URL, since the node does not
 /// terminate TLS.
-pub(super) struct Endpoint {
+pub(crate) struct Endpoint {
     authority: String,
     host: HeaderValue,
 }
 
 impl Endpoint {
-    pub(super) fn parse(node: &str) -> Result<Self, String> {
+    pub(crate) fn parse(node: &str) -> Result<Self, String> {
         let base: Uri = node
             .parse()
             .map_err(|err| format!("--node {node:?}: {err}"))?;
@@ -50,7 +50,7 @@ impl Endpoint {
     }
 
     /// The timed requests' destination: `path` on this node.
-    pub(super) fn target(self, path: &str) -> Result<Target, String> {
+    pub(crate) fn target(self, path: &str) -> Result<Target, String> {
         let uri = path
             .parse()
             .map_err(|err| format!("path {path:?}: {err}"))?;
@@ -64,19 +64,19 @@ impl Endpoint {
 
 /// Where the timed requests go.
 #[derive(Clone)]
-pub(super) struct Target {
+pub(crate) struct Target {
     authority: String,
     host: HeaderValue,
     uri: Uri,
 }
 
 /// One open connection.
-pub(super) struct Connection {
+pub(crate) struct Connection {
     sender: SendRequest<String>,
 }
 
 impl Connection {
-    pub(super) async fn open(target: &Target) -> Result<Self, Failure> {
+    pub(crate) async fn open(target: &Target) -> Result<Self, Failure> {
         let stream = TcpStream::connect(&target.authority)
             .await
             .map_err(|_| Failure::Connect)?;
@@ -90,7 +90,7 @@ impl Connection {
 
     /// POSTs an empty body with `authorization`; the status once the whole
     /// answer has been read.
-    pub(super) async fn post(
+    pub(crate) async fn post(
         &mut self,
         target: &Target,
         authorization: &HeaderValue,

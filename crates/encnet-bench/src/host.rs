@@ -1,4 +1,4 @@
-//! `encnet bench host`: how much of each CPU this machine takes away.
+//! `encnet-bench host`: how much of each CPU this machine takes away.
 //!
 //! One thread per CPU, pinned to it, spins reading the monotonic clock and
 //! counts the gaps in its own progress. On an otherwise idle machine a gap
@@ -18,11 +18,11 @@ use std::time::{Duration, Instant};
 use clap::Args;
 use serde::Serialize;
 
-use super::{micros, print_json};
-use crate::cmd::client::parse_duration;
-use crate::error::CliError;
+use crate::duration::parse_duration;
+use crate::error::Error;
+use crate::report::{micros, print_json};
 
-/// Flags of `encnet bench host`.
+/// Flags of `encnet-bench host`.
 #[derive(Debug, Args)]
 pub(crate) struct HostBenchArgs {
     /// How long each CPU's probe runs, e.g. 30s.
@@ -147,9 +147,9 @@ impl CpuReport {
     }
 }
 
-pub(super) fn run(args: &HostBenchArgs) -> Result<ExitCode, CliError> {
+pub(crate) fn run(args: &HostBenchArgs) -> Result<ExitCode, Error> {
     if args.duration > MAX_DURATION {
-        return Err(CliError::Usage("--duration: at most 10m".into()));
+        return Err(Error::Usage("--duration: at most 10m".into()));
     }
     let cpus = cpus_to_probe();
     let epoch = Instant::now();
@@ -163,7 +163,7 @@ pub(super) fn run(args: &HostBenchArgs) -> Result<ExitCode, CliError> {
             .map(|probe| {
                 probe
                     .join()
-                    .map_err(|_| CliError::Runtime(std::io::Error::other("a probe thread failed")))
+                    .map_err(|_| Error::Runtime(std::io::Error::other("a probe thread failed")))
             })
             .collect::<Result<Vec<_>, _>>()
     })?;

@@ -1,21 +1,15 @@
-//! `encnet bench decrypt`: a load generator for one node (and `encnet bench
-//! host`, the machine's own noise, in `host`).
+//! `encnet-bench decrypt`: a load generator for one node.
 //!
 //! It prepares a network, a delegation and N distinct signed invocations
 //! before the clock starts, opens `--concurrency` keep-alive connections,
 //! sends `--warmup` of unrecorded load, then drives the node for `--duration`
 //! (closed loop, or open loop at
 //! `--rate`, where latency counts from the scheduled send time so a stalled
-//! node cannot hide its queue). It also measures the in-process crypto floor
-//! on one thread, so node throughput is reported as a ratio from one run,
+//! node cannot hide its queue). It also measures the in-process floor
+//! (`encnet_node::lab::Floor`: the node's own decrypt functions, no I/O) on
+//! one thread, so node throughput is reported as a ratio from one run,
 //! and reports p99 per `--window` as well as overall, since on a shared
 //! machine one stall can fill a short run's top percent.
-
-mod connection;
-mod host;
-mod pacer;
-mod slot_timer;
-mod steal;
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;
@@ -24,30 +18,25 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use clap::{Args, Subcommand};
-use connection::{Connection, Endpoint, Failure, Target};
+use clap::Args;
+use encnet_client::decrypt::DecryptRequest;
 use encnet_client::delegate::{delegate, Grant};
 use encnet_client::{encrypt, Client};
+use encnet_node::lab::Floor;
 use encnet_ucan::{Container, Ed25519Signer, InvocationBuilder, Ipld};
 use hdrhistogram::Histogram;
 use hyper::header::HeaderValue;
 use indicatif::{ProgressBar, ProgressStyle};
-use pacer::Pacer;
 use serde::Serialize;
 
-use super::client::{now, parse_duration, parse_duration_or_zero, write_private};
-use crate::error::CliError;
+use crate::connection::{Connection, Endpoint, Failure, Target};
+use crate::duration::{parse_duration, parse_duration_or_zero};
+use crate::error::Error;
+use crate::pacer::Pacer;
+use crate::report::{micros, print_json};
+use crate::steal;
 
-/// Benchmarks.
-#[derive(Debug, Subcommand)]
-pub(crate) enum BenchCommand {
-    /// Decrypt throughput and latency of a running node.
-    Decrypt(DecryptBenchArgs),
-    /// How much of each CPU this machine takes away from a busy thread.
-    Host(host::HostBenchArgs),
-}
-
-/// Flags of `encnet bench decrypt`.
+/// Flags of `encnet-bench decrypt`.
 #[derive(Debug, Args)]
 pub(crate) struct DecryptBenchArgs {
     /// Concurrent keep-alive connections.
@@ -79,13 +68,6 @@ pub(crate) struct DecryptBenchArgs {
     /// Machine-readable output.
     #[arg(long)]
     json: bool,
-}
-
-pub(crate) fn run(cmd: BenchCommand, node: &str) -> Result<ExitCode, CliError> {
-    match cmd {
-        BenchCommand::Decrypt(args) => decrypt(&args, node),
-        BenchCommand::Host(args) => host::run(&args),
-    }
 }
 
 /// What one run measured.
@@ -141,33 +123,29 @@ impl Latency {
     }
 }
 
-/// Whole microseconds, at least 1 (the histograms' lowest value).
-fn micros(elapsed: Duration) -> u64 {
-    u64::try_from(elapsed.as_micros())
-        .unwrap_or(u64::MAX)
-        .max(1)
-}
-
-fn decrypt(args: &DecryptBenchArgs, node: &str) -> Result<ExitCode, CliError> {
+/// Runs the load (after the floor, when `--floor-secs` asks for it) and
+/// prints the report.
+pub(crate) fn run(args: &DecryptBenchArgs, node: &str) -> Result<ExitCode, Error> {
     if args.concurrency == 0 || args.invocations == 0 {
-        return Err(CliError::Usage(
+        return Err(Error::Usage(
             "--concurrency and --invocations must be positive".into(),
         ));
     }
     if args.duration.as_nanos() / args.window.as_nanos().max(1) > MAX_WINDOWS {
-        return Err(CliError::Usage(format!(
+        return Err(Error::Usage(format!(
             "--window is too short: at most {MAX_WINDOWS} windows per run"
         )));
     }
-    let endpoint = Endpoint::parse(node).map_err(CliError::Usage)?;
-    let floor = (args.floor_secs > 0.0).then(|| {
-        let fixture = encnet_node::floor::FloorFixture::new();
-        fixture.measure(Duration::from_secs_f64(args.floor_secs))
-    });
+    let endpoint = Endpoint::parse(node).map_err(Error::Usage)?;
+    let floor = if args.floor_secs > 0.0 {
+        Some(floor_ops_per_sec(Duration::from_secs_f64(args.floor_secs))?)
+    } else {
+        None
+    };
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
-        .map_err(CliError::Runtime)?;
+        .map_err(Error::Runtime)?;
     let mut report = runtime.block_on(drive(args, node, endpoint))?;
     report.floor_ops_per_sec = floor;
     report.throughput_over_floor = floor.map(|f| report.throughput / f);
@@ -175,22 +153,31 @@ fn decrypt(args: &DecryptBenchArgs, node: &str) -> Result<ExitCode, CliError> {
     Ok(ExitCode::SUCCESS)
 }
 
-async fn drive(
-    args: &DecryptBenchArgs,
-    node: &str,
-    endpoint: Endpoint,
-) -> Result<Report, CliError> {
+/// The node's decrypt of a 1 KiB envelope (the load's payload) on this
+/// thread, with a receiver key and args made by the client SDK as for the
+/// load; decrypts per second.
+fn floor_ops_per_sec(duration: Duration) -> Result<f64, Error> {
+    let floor = Floor::new(&PAYLOAD)?;
+    let request = DecryptRequest::new(floor.envelope())?;
+    let request = floor.request(request.args().clone())?;
+    Ok(floor.measure(&request, duration)?)
+}
+
+/// What every prepared envelope holds.
+const PAYLOAD: [u8; 1024] = [7; 1024];
+
+async fn drive(args: &DecryptBenchArgs, node: &str, endpoint: Endpoint) -> Result<Report, Error> {
     let client = Client::new(node);
     let setup = Setup::load_or_create(&client, args.state.as_deref()).await?;
     let headers = Arc::new(setup.invocations(&client, args.invocations).await?);
     let path = format!("/v1/networks/{}/decrypt", setup.network);
-    let target = endpoint.target(&path).map_err(CliError::Usage)?;
+    let target = endpoint.target(&path).map_err(Error::Usage)?;
 
     // Every connection is open before the clock starts.
     let mut connections = Vec::with_capacity(args.concurrency);
     for _ in 0..args.concurrency {
         let connection = Connection::open(&target).await.map_err(|failure| {
-            CliError::Usage(format!(
+            Error::Usage(format!(
                 "cannot open a connection to {node}: {}",
                 failure.label()
             ))
@@ -488,10 +475,10 @@ impl Setup {
     async fn load_or_create(
         client: &Client,
         state: Option<&std::path::Path>,
-    ) -> Result<Self, CliError> {
+    ) -> Result<Self, Error> {
         if let Some(saved) = state.and_then(|p| std::fs::read(p).ok()) {
             let saved: SavedSetup = serde_json::from_slice(&saved)
-                .map_err(|err| CliError::Usage(format!("--state file: {err}")))?;
+                .map_err(|err| Error::Usage(format!("--state file: {err}")))?;
             return Ok(Self {
                 owner: signer_from_hex(&saved.owner_seed)?,
                 holder: signer_from_hex(&saved.holder_seed)?,
@@ -524,13 +511,9 @@ impl Setup {
 
     /// `count` distinct decrypt containers from the holder, each with the
     /// delegation from the owner.
-    async fn invocations(
-        &self,
-        client: &Client,
-        count: usize,
-    ) -> Result<Vec<HeaderValue>, CliError> {
+    async fn invocations(&self, client: &Client, count: usize) -> Result<Vec<HeaderValue>, Error> {
         let descriptor = client.network(&self.network).await?;
-        let envelope = encrypt(&descriptor, &[7u8; 1024], None)?;
+        let envelope = encrypt(&descriptor, &PAYLOAD, None)?;
         let owner_did = self.owner.did();
         let grant = Grant {
             owner: &owner_did,
@@ -541,11 +524,11 @@ impl Setup {
         };
         let delegation = delegate(&self.owner, &self.holder.did(), &grant)?;
         let node = client.node_did().await?.clone();
-        let request = encnet_client::decrypt::DecryptRequest::new(&envelope)?;
+        let request = DecryptRequest::new(&envelope)?;
         let args: BTreeMap<String, Ipld> = request.args().clone();
         let command: encnet_ucan::Command = "/encryption/decrypt"
             .parse()
-            .map_err(|err| CliError::Usage(format!("{err}")))?;
+            .map_err(|err| Error::Usage(format!("{err}")))?;
         let exp = now() + 280;
         let mut headers = Vec::with_capacity(count);
         for _ in 0..count {
@@ -559,26 +542,42 @@ impl Setup {
                     .map_err(encnet_client::ClientError::from)?;
             let container = Container::new(vec![invocation.bytes, delegation.bytes.clone()]);
             let value = HeaderValue::try_from(format!("Bearer {}", container.to_header()))
-                .map_err(|err| CliError::Usage(format!("invocation header: {err}")))?;
+                .map_err(|err| Error::Usage(format!("invocation header: {err}")))?;
             headers.push(value);
         }
         Ok(headers)
     }
 }
 
-fn signer_from_hex(text: &str) -> Result<Ed25519Signer, CliError> {
-    let mut seed = [0u8; 32];
-    hex::decode_to_slice(text, &mut seed)
-        .map_err(|_| CliError::Usage("--state file: a seed is not 32 bytes of hex".into()))?;
-    Ok(Ed25519Signer::from_seed(seed))
+fn now() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX))
 }
 
-/// A report as pretty JSON on standard output (`--json`).
-fn print_json(report: &impl Serialize) {
-    println!(
-        "{}",
-        serde_json::to_string_pretty(report).unwrap_or_default()
-    );
+/// Writes a new file readable by its owner only (the `--state` file holds
+/// two identities' seeds); never overwrites.
+fn write_private(path: &std::path::Path, contents: &[u8]) -> Result<(), Error> {
+    use std::io::Write;
+    let io = |source| Error::Io {
+        path: path.display().to_string(),
+        source,
+    };
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create_new(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+    let mut file = options.open(path).map_err(io)?;
+    file.write_all(contents)
+        .and_then(|()| file.sync_all())
+        .map_err(io)
+}
+
+fn signer_from_hex(text: &str) -> Result<Ed25519Signer, Error> {
+    let mut seed = [0u8; 32];
+    hex::decode_to_slice(text, &mut seed)
+        .map_err(|_| Error::Usage("--state file: a seed is not 32 bytes of hex".into()))?;
+    Ok(Ed25519Signer::from_seed(seed))
 }
 
 fn print_report(report: &Report, json: bool) {

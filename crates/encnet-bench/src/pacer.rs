@@ -19,26 +19,26 @@ use std::time::{Duration, Instant};
 
 use tokio::sync::Semaphore;
 
-use super::slot_timer::SlotTimer;
+use crate::slot_timer::SlotTimer;
 
 /// The releasing task wakes at most once per tick, on a grid from the start.
 const RELEASE_TICK: Duration = Duration::from_millis(1);
 
 /// Hands out request indices.
-pub(super) enum Pacer {
+pub(crate) enum Pacer {
     Closed(AtomicUsize),
     Open(Arc<Slots>),
 }
 
 impl Pacer {
     /// Every request as soon as a worker is free.
-    pub(super) fn closed() -> Self {
+    pub(crate) fn closed() -> Self {
         Self::Closed(AtomicUsize::new(0))
     }
 
     /// One request per `step` from `started`, until `deadline` or `count`.
     /// Must be called inside the runtime, which runs the releasing task.
-    pub(super) fn open(started: Instant, step: Duration, deadline: Instant, count: usize) -> Self {
+    pub(crate) fn open(started: Instant, step: Duration, deadline: Instant, count: usize) -> Self {
         let slots = Arc::new(Slots {
             started,
             step: step.max(Duration::from_nanos(1)),
@@ -53,7 +53,7 @@ impl Pacer {
 
     /// The next request's index and the time its latency counts from;
     /// `None` once the open-loop schedule has ended.
-    pub(super) async fn next(&self) -> Option<(usize, Instant)> {
+    pub(crate) async fn next(&self) -> Option<(usize, Instant)> {
         match self {
             Self::Closed(next) => Some((next.fetch_add(1, Ordering::Relaxed), Instant::now())),
             Self::Open(slots) => {
@@ -65,7 +65,7 @@ impl Pacer {
 }
 
 /// The open-loop schedule: slot `i` comes at `started + i × step`.
-pub(super) struct Slots {
+pub(crate) struct Slots {
     started: Instant,
     step: Duration,
     /// One permit per slot that has come and not been taken.

@@ -1,16 +1,16 @@
-//! `encnet bench decrypt` against a real node: every prepared invocation is
-//! answered 200 and the report holds together.
+//! `encnet-bench decrypt` against a real node: every prepared invocation is
+//! answered 200 and the report holds together; `encnet-bench host` on this
+//! machine.
 
 mod common;
 
-use common::Node;
+use common::{bench, Node};
 
 #[test]
 fn bench_decrypt_reports_throughput_latency_and_the_floor() {
     let node = Node::start();
     let out = node
         .run(&[
-            "bench",
             "decrypt",
             "--duration",
             "2s",
@@ -50,7 +50,6 @@ fn open_loop_sends_at_the_rate_asked() {
     let node = Node::start();
     let out = node
         .run(&[
-            "bench",
             "decrypt",
             "--rate",
             "50",
@@ -100,14 +99,13 @@ fn open_loop_sends_at_the_rate_asked() {
 #[test]
 fn bench_decrypt_refuses_what_it_cannot_drive() {
     let node = Node::start();
-    node.run(&["bench", "decrypt", "--concurrency", "0"])
+    node.run(&["decrypt", "--concurrency", "0"])
         .fails(1, "--concurrency");
-    node.run(&["bench", "decrypt", "--duration", "30s", "--window", "1ms"])
+    node.run(&["decrypt", "--duration", "30s", "--window", "1ms"])
         .fails(1, "--window");
     node.run(&[
         "--node",
         "https://127.0.0.1:1",
-        "bench",
         "decrypt",
         "--floor-secs",
         "0",
@@ -117,10 +115,10 @@ fn bench_decrypt_refuses_what_it_cannot_drive() {
 
 #[test]
 fn bench_host_reports_each_cpu_it_may_run_on() {
-    let output = assert_cmd::Command::new(env!("CARGO_BIN_EXE_encnet"))
-        .args(["bench", "host", "--duration", "200ms", "--json"])
+    let output = bench()
+        .args(["host", "--duration", "200ms", "--json"])
         .output()
-        .expect("encnet runs");
+        .expect("encnet-bench runs");
     assert!(output.status.success(), "{output:?}");
     let report: serde_json::Value = serde_json::from_slice(&output.stdout).expect("JSON report");
     let cpus = report["cpus"].as_array().expect("cpus");
@@ -149,10 +147,10 @@ fn bench_host_reports_each_cpu_it_may_run_on() {
 
 #[test]
 fn bench_host_refuses_a_probe_it_cannot_hold() {
-    let output = assert_cmd::Command::new(env!("CARGO_BIN_EXE_encnet"))
-        .args(["bench", "host", "--duration", "11m"])
+    let output = bench()
+        .args(["host", "--duration", "11m"])
         .output()
-        .expect("encnet runs");
+        .expect("encnet-bench runs");
     assert_eq!(output.status.code(), Some(1), "{output:?}");
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert!(stderr.contains("--duration: at most 10m"), "{stderr}");

@@ -9,13 +9,13 @@
 use std::time::Instant;
 
 /// A one-shot timer, re-armed for each slot.
-pub(super) struct SlotTimer {
+pub(crate) struct SlotTimer {
     #[cfg(target_os = "linux")]
     fd: Option<tokio::io::unix::AsyncFd<std::os::fd::OwnedFd>>,
 }
 
 impl SlotTimer {
-    pub(super) fn new() -> Self {
+    pub(crate) fn new() -> Self {
         Self {
             #[cfg(target_os = "linux")]
             fd: timerfd::create().ok(),
@@ -23,7 +23,7 @@ impl SlotTimer {
     }
 
     /// Returns at `at` or just after it.
-    pub(super) async fn sleep_until(&self, at: Instant) {
+    pub(crate) async fn sleep_until(&self, at: Instant) {
         #[cfg(target_os = "linux")]
         if let Some(fd) = &self.fd {
             if timerfd::sleep_until(fd, at).await.is_ok() {
