@@ -7,7 +7,7 @@ use std::collections::BTreeMap;
 
 use base64::engine::general_purpose::STANDARD as BASE64;
 use base64::Engine;
-use encnet_core::api::{DecryptResult, NetworkDescriptor, DECRYPT_RESULT_TYPE};
+use encnet_core::api::{DecryptArgs, DecryptResult, NetworkDescriptor, DECRYPT_RESULT_TYPE};
 use encnet_core::canonical;
 use encnet_core::suite::{PublicKey, SecretKey, Suite, WrapContext};
 use encnet_core::{InlineEnvelope, NetworkId, Zeroizing};
@@ -77,20 +77,15 @@ impl DecryptRequest {
         envelope.validate()?;
         let receiver = SecretKey::generate();
         let receiver_public = receiver.public_key().to_bytes();
-        let mut args = BTreeMap::new();
-        let mut put = |k: &str, v: Ipld| args.insert(k.to_owned(), v);
-        put("network", Ipld::String(envelope.network_id.to_string()));
-        put("alg", Ipld::String(envelope.alg.as_str().to_owned()));
-        put(
-            "keyVersion",
-            Ipld::Integer(i128::from(envelope.key_version)),
-        );
-        put("wrappedKey", Ipld::Bytes(envelope.wrapped_key()?));
-        put(
-            "keyHash",
-            Ipld::String(envelope.encrypted_symmetric_key_hash.clone()),
-        );
-        put("receiverKey", Ipld::Bytes(receiver_public.to_vec()));
+        let args = DecryptArgs {
+            network: envelope.network_id.to_string(),
+            alg: envelope.alg,
+            key_version: envelope.key_version,
+            wrapped_key: envelope.wrapped_key()?,
+            key_hash: envelope.encrypted_symmetric_key_hash.clone(),
+            receiver_key: receiver_public.to_vec(),
+        }
+        .to_ipld();
         Ok(Self {
             receiver,
             receiver_public,

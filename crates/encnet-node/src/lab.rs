@@ -17,7 +17,7 @@
 use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
 
-use encnet_core::api::{command, DecryptResult};
+use encnet_core::api::{command, DecryptArgs, DecryptResult};
 use encnet_core::root_key::RootKey;
 use encnet_core::suite::{PublicKey, Suite};
 use encnet_core::{InlineEnvelope, LegacyPlaintext, NetworkId};
@@ -27,7 +27,7 @@ pub use crate::seed::{seed, SeedPlan};
 
 use crate::backend::LocalBackend;
 use crate::service::pipeline::{
-    answer, check, decode_container, split_container, Authorized, DecryptArgs, NodeKeys,
+    answer, check, decode_container, split_container, Authorized, NodeKeys,
 };
 use crate::service::ServiceError;
 use crate::store::{NetworkKey, NetworkRecord, SealedKey};
@@ -156,7 +156,10 @@ impl Floor {
             proofs,
             cited: Vec::new(),
         };
-        let checked = check(&self.network.record, DecryptArgs::parse(auth.args())?)?;
+        let checked = check(
+            &self.network.record,
+            DecryptArgs::from_ipld(auth.args()).map_err(ServiceError::from)?,
+        )?;
         let keys = NodeKeys {
             backend: &self.backend,
             signer: &self.signer,

@@ -4,10 +4,12 @@
 
 pub mod code;
 pub mod command;
+mod decrypt_args;
 
 use serde::{Deserialize, Serialize};
 
 pub use code::ErrorCode;
+pub use decrypt_args::{Args, ArgsError, DecryptArgs};
 
 use crate::canonical;
 use crate::error::CanonicalError;

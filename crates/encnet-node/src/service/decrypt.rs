@@ -7,14 +7,15 @@ use std::sync::Arc;
 
 use base64::engine::general_purpose::STANDARD as BASE64;
 use base64::Engine;
-use encnet_core::api::{DecryptResult, DecryptResultBody, NetworkState, DECRYPT_RESULT_TYPE};
+use encnet_core::api::{
+    DecryptArgs, DecryptResult, DecryptResultBody, NetworkState, DECRYPT_RESULT_TYPE,
+};
 use encnet_core::canonical;
 use encnet_core::envelope::key_hash;
 use encnet_core::suite::{PublicKey, Suite};
 use encnet_ucan::{Did, Ed25519Signer, Signer};
 use subtle::ConstantTimeEq;
 
-use super::args::{bytes_arg, int_arg, string_arg, Args};
 use super::authz::{Authorized, Expectation};
 use super::{Node, ServiceError};
 use crate::backend::{BackendError, LocalBackend, Rewrap};
@@ -22,15 +23,6 @@ use crate::store::{NetworkKey, NetworkRecord};
 
 /// The decrypt command.
 pub(crate) const DECRYPT: &str = "/encryption/decrypt";
-
-/// `args` of a decrypt invocation.
-pub(crate) struct DecryptArgs {
-    alg: Suite,
-    key_version: u64,
-    wrapped_key: Vec<u8>,
-    key_hash: String,
-    receiver_key: Vec<u8>,
-}
 
 impl Node {
     /// Runs every check of DESIGN §4.6 and answers with the signed re-wrap.
@@ -44,7 +36,7 @@ impl Node {
             network: Some(network),
         };
         self.gated(bearer, expect, |auth, mut decision| async move {
-            let args = DecryptArgs::parse(auth.args())?;
+            let args = DecryptArgs::from_ipld(auth.args())?;
             let network = self
                 .store
                 .network_key(network, args.key_version)
@@ -160,21 +152,6 @@ fn sign_result(
         body,
         node_signature: BASE64.encode(signature),
     })
-}
-
-impl DecryptArgs {
-    /// Reads `args`; parsed before the network is looked up, since the
-    /// lookup needs `keyVersion`.
-    pub(crate) fn parse(args: &Args) -> Result<Self, ServiceError> {
-        let alg = string_arg(args, "alg")?;
-        Ok(Self {
-            alg: wire_suite(alg)?,
-            key_version: int_arg(args, "keyVersion")?,
-            wrapped_key: bytes_arg(args, "wrappedKey")?.to_vec(),
-            key_hash: string_arg(args, "keyHash")?.to_owned(),
-            receiver_key: bytes_arg(args, "receiverKey")?.to_vec(),
-        })
-    }
 }
 
 /// A suite by its wire name exactly: aliases such as `v1` would let a

@@ -218,6 +218,12 @@ impl ServiceError {
     }
 }
 
+impl From<encnet_core::api::ArgsError> for ServiceError {
+    fn from(err: encnet_core::api::ArgsError) -> Self {
+        Self::BadRequest(err.to_string())
+    }
+}
+
 impl From<StoreError> for ServiceError {
     fn from(err: StoreError) -> Self {
         match err {

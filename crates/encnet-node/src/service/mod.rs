@@ -21,7 +21,7 @@ pub(crate) use network::Transition;
 #[cfg(feature = "lab")]
 pub(crate) mod pipeline {
     pub(crate) use super::authz::{decode_container, split_container, Authorized};
-    pub(crate) use super::decrypt::{answer, check, DecryptArgs, NodeKeys};
+    pub(crate) use super::decrypt::{answer, check, NodeKeys};
 }
 
 use encnet_core::api::{NetworkDescriptor, NodeInfo};
