@@ -245,7 +245,7 @@ impl Store {
         forward!(self.insert_checkpoint(checkpoint))
     }
 
-    /// Bulk load for growth tests (`encnet seed`): networks with their first
+    /// Bulk load for growth tests (`encnet-bench seed`): networks with their first
     /// key, then audit entries chained as usual, in one transaction.
     pub(crate) async fn seed_batch(
         &self,

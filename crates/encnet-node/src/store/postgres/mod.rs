@@ -290,7 +290,7 @@ impl PgStore {
         tx.end(done).await
     }
 
-    /// Bulk load (`encnet seed`), in one transaction.
+    /// Bulk load (`encnet-bench seed`), in one transaction.
     pub(super) async fn seed_batch(
         &self,
         networks: Vec<(NetworkRecord, NewKey)>,

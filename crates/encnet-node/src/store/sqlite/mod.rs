@@ -385,7 +385,7 @@ impl SqliteStore {
             .await
     }
 
-    /// Bulk load (`encnet seed`): networks with their first key, then audit
+    /// Bulk load (`encnet-bench seed`): networks with their first key, then audit
     /// entries chained as usual, in one transaction.
     pub(super) async fn seed_batch(
         &self,
