@@ -10,7 +10,8 @@ use base64::Engine as _;
 use ipld_core::ipld::Ipld;
 use serde::de::{self, DeserializeSeed, MapAccess, SeqAccess, Visitor};
 
-use crate::chain::ProofStore;
+use crate::cbor;
+use crate::chain::{DelegationCache, ProofStore};
 use crate::envelope::{Envelope, Signed, TokenKind};
 use crate::error::UcanError;
 use crate::invocation::Invocation;
@@ -193,7 +194,7 @@ impl Container {
         let list = tokens.into_iter().map(Ipld::Bytes).collect();
         let map = Ipld::Map([(KEY.to_owned(), Ipld::List(list))].into_iter().collect());
         // A map of byte strings always encodes.
-        let cbor = crate::cbor::encode(&map).unwrap_or_default();
+        let cbor = cbor::encode(&map).unwrap_or_default();
         let body = if form.gzip() { gzip(&cbor) } else { cbor };
         let mut out = vec![form.header()];
         match form {
@@ -212,24 +213,40 @@ impl Container {
     /// and a proof store of every other token. A container with no
     /// invocation or several is [`UcanError::InvalidContainer`].
     pub fn into_invocation(self) -> Result<(Signed<Invocation>, ProofStore), UcanError> {
+        self.into_invocation_known(&DelegationCache::new(0))
+    }
+
+    /// [`Container::into_invocation`], decoding each token once: a token
+    /// whose CID `known` holds verified as a delegation before (a CID is the
+    /// hash of the exact bytes), so it is stored without a decode; the
+    /// invocation's envelope, decoded to sort it, is the one verified.
+    pub fn into_invocation_known(
+        self,
+        known: &DelegationCache,
+    ) -> Result<(Signed<Invocation>, ProofStore), UcanError> {
         let mut invocation = None;
         let mut proofs = ProofStore::new();
         for token in self.tokens {
-            match Envelope::from_bytes(&token)?.kind {
+            if known.contains(&cbor::cid_of(&token)) {
+                proofs.insert(token);
+                continue;
+            }
+            let envelope = Envelope::from_bytes(&token)?;
+            match envelope.kind {
                 TokenKind::Invocation if invocation.is_some() => {
                     return Err(UcanError::InvalidContainer(
                         "more than one invocation".to_owned(),
                     ))
                 }
-                TokenKind::Invocation => invocation = Some(token),
+                TokenKind::Invocation => invocation = Some((envelope, token)),
                 TokenKind::Delegation => {
                     proofs.insert(token);
                 }
             }
         }
-        let invocation =
+        let (envelope, bytes) =
             invocation.ok_or_else(|| UcanError::InvalidContainer("no invocation".to_owned()))?;
-        Ok((Signed::from_bytes(&invocation)?, proofs))
+        Ok((Signed::from_envelope(envelope, &bytes)?, proofs))
     }
 }
 

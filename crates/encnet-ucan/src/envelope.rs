@@ -134,7 +134,12 @@ impl<T: Payload> Signed<T> {
     /// Decodes a token strictly, checks its kind, verifies its signature
     /// over the received SigPayload bytes and hashes the received bytes.
     pub fn from_bytes(bytes: &[u8]) -> Result<Self, UcanError> {
-        let mut envelope = Envelope::from_bytes(bytes)?;
+        Self::from_envelope(Envelope::from_bytes(bytes)?, bytes)
+    }
+
+    /// [`Signed::from_bytes`] for a token whose envelope is already decoded
+    /// from `bytes` (a container sorting its tokens decodes each once).
+    pub(crate) fn from_envelope(mut envelope: Envelope, bytes: &[u8]) -> Result<Self, UcanError> {
         if envelope.kind != T::KIND {
             return Err(UcanError::UnknownTag(envelope.tag));
         }

@@ -500,6 +500,37 @@ fn no_proof_and_wrong_executor() {
     );
 }
 
+/// Delegations verified before are not decoded again when a container is
+/// sorted, and the chain reads the same.
+#[test]
+fn a_container_skips_decoding_known_delegations_and_validates_the_same() {
+    let f = Fixture::new();
+    let (d0, d1) = two_link(&f);
+    let inv = f.invoke(&[&d0, &d1]);
+    let container = Container::new(vec![d1.bytes.clone(), inv.bytes.clone(), d0.bytes.clone()]);
+    let known = chain::DelegationCache::new(16);
+    for _ in 0..2 {
+        let (read_inv, proofs) = ok(container.clone().into_invocation_known(&known));
+        assert_eq!(read_inv.cid, inv.cid);
+        assert_eq!(proofs.len(), 2);
+        ok(chain::validate_proofs_cached(
+            &read_inv,
+            &proofs,
+            NOW,
+            &(),
+            &known,
+        ));
+    }
+    assert!(known.contains(&d0.cid) && known.contains(&d1.cid));
+    // A known delegation is still only a proof: without an invocation the
+    // container is refused.
+    let proofs_only = Container::new(vec![d0.bytes, d1.bytes]);
+    assert!(matches!(
+        proofs_only.into_invocation_known(&known),
+        Err(UcanError::InvalidContainer(_))
+    ));
+}
+
 #[test]
 fn container_in_each_form() {
     let f = Fixture::new();

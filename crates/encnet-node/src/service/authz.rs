@@ -106,7 +106,7 @@ impl Authorizer {
         audit: &mut Option<AuditDraft>,
     ) -> Result<Authorized, ServiceError> {
         let container = decode_container(bearer)?;
-        let (invocation, proofs) = split_container(container)?;
+        let (invocation, proofs) = split_container(container, &self.delegations)?;
         let draft = audit.insert(AuditDraft {
             network: expect
                 .network
@@ -252,14 +252,18 @@ pub(crate) fn decode_container(bearer: Option<&str>) -> Result<Container, Servic
     })
 }
 
-/// Decodes every token; exactly one must be an invocation.
+/// Decodes every token once (none that `known` verified before); exactly
+/// one must be an invocation.
 pub(crate) fn split_container(
     container: Container,
+    known: &DelegationCache,
 ) -> Result<(Signed<Invocation>, chain::ProofStore), ServiceError> {
-    container.into_invocation().map_err(|err| match err {
-        UcanError::InvalidContainer(msg) => ServiceError::MalformedContainer(msg),
-        other => token_error(other),
-    })
+    container
+        .into_invocation_known(known)
+        .map_err(|err| match err {
+            UcanError::InvalidContainer(msg) => ServiceError::MalformedContainer(msg),
+            other => token_error(other),
+        })
 }
 
 /// `sub` is the owner embedded in `args.network`, which equals the path.
