@@ -518,7 +518,7 @@ impl Setup {
         let grant = Grant {
             owner: &owner_did,
             network: &self.network,
-            command: "/encryption/decrypt",
+            command: encnet_core::api::command::DECRYPT,
             expires_at: now() + 3600,
             only: &[],
         };
@@ -526,7 +526,7 @@ impl Setup {
         let node = client.node_did().await?.clone();
         let request = DecryptRequest::new(&envelope)?;
         let args: BTreeMap<String, Ipld> = request.args().clone();
-        let command: encnet_ucan::Command = "/encryption/decrypt"
+        let command: encnet_ucan::Command = encnet_core::api::command::DECRYPT
             .parse()
             .map_err(|err| Error::Usage(format!("{err}")))?;
         let exp = now() + 280;

@@ -180,7 +180,7 @@ impl Client {
                 Ipld::Integer(i128::from(version)),
             );
         }
-        let cmd = format!("/encryption/network/{}", command.verb());
+        let cmd = format!("{}/{}", command::NETWORK, command.verb());
         let header = self.invocation(signer, owner, &cmd, args, proofs).await?.1;
         let descriptor: NetworkDescriptor = self
             .post(

@@ -74,7 +74,7 @@ pub async fn seed(
                 Ok(AuditDraft {
                     network: id_of(i % networks)?.to_string(),
                     requester: owners[(i % OWNERS as u64) as usize].clone(),
-                    command: "/encryption/decrypt".to_owned(),
+                    command: encnet_core::api::command::DECRYPT.to_owned(),
                     invocation_cid: format!("seed-{run}-{i}"),
                     outcome: "allowed".to_owned(),
                 })

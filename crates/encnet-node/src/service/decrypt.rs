@@ -21,9 +21,6 @@ use super::{Node, ServiceError};
 use crate::backend::{BackendError, LocalBackend, Rewrap};
 use crate::store::{NetworkKey, NetworkRecord};
 
-/// The decrypt command.
-pub(crate) const DECRYPT: &str = "/encryption/decrypt";
-
 impl Node {
     /// Runs every check of DESIGN §4.6 and answers with the signed re-wrap.
     pub(crate) async fn decrypt(
@@ -32,7 +29,7 @@ impl Node {
         bearer: Option<&str>,
     ) -> Result<DecryptResult, ServiceError> {
         let expect = Expectation {
-            command: DECRYPT,
+            command: encnet_core::api::command::DECRYPT,
             network: Some(network),
         };
         self.gated(bearer, expect, |auth, mut decision| async move {
