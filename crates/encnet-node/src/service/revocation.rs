@@ -37,12 +37,16 @@ pub(super) fn cited_keys(cids: &[Cid], subject: &Did) -> Vec<String> {
         .collect()
 }
 
-/// The CIDs among `cids` whose keys are in `revoked_keys`.
+/// The CIDs among `cids` whose keys are in `revoked_keys` (nothing to
+/// format when none is: the usual case).
 pub(super) fn revoked_cids(
     cids: &[Cid],
     subject: &Did,
     revoked_keys: &std::collections::HashSet<String>,
 ) -> std::collections::HashSet<Cid> {
+    if revoked_keys.is_empty() {
+        return std::collections::HashSet::new();
+    }
     cids.iter()
         .filter(|cid| {
             revoked_keys.contains(&cid.to_string())
