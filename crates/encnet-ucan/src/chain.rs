@@ -39,8 +39,13 @@ impl ProofStore {
     /// Adds a token's bytes and returns its CID.
     pub fn insert(&mut self, bytes: Vec<u8>) -> Cid {
         let cid = crate::cbor::cid_of(&bytes);
-        self.tokens.insert(cid, bytes);
+        self.insert_hashed(cid, bytes);
         cid
+    }
+
+    /// Stores `bytes` under `cid`, which the caller computed from them.
+    pub(crate) fn insert_hashed(&mut self, cid: Cid, bytes: Vec<u8>) {
+        self.tokens.insert(cid, bytes);
     }
 
     /// The bytes stored under `cid`.

@@ -227,8 +227,10 @@ impl Container {
         let mut invocation = None;
         let mut proofs = ProofStore::new();
         for token in self.tokens {
-            if known.contains(&cbor::cid_of(&token)) {
-                proofs.insert(token);
+            // Hashed once: the cache lookup, the store and the token's CID.
+            let cid = cbor::cid_of(&token);
+            if known.contains(&cid) {
+                proofs.insert_hashed(cid, token);
                 continue;
             }
             let envelope = Envelope::from_bytes(&token)?;
@@ -238,15 +240,13 @@ impl Container {
                         "more than one invocation".to_owned(),
                     ))
                 }
-                TokenKind::Invocation => invocation = Some((envelope, token)),
-                TokenKind::Delegation => {
-                    proofs.insert(token);
-                }
+                TokenKind::Invocation => invocation = Some((envelope, token, cid)),
+                TokenKind::Delegation => proofs.insert_hashed(cid, token),
             }
         }
-        let (envelope, bytes) =
+        let (envelope, bytes, cid) =
             invocation.ok_or_else(|| UcanError::InvalidContainer("no invocation".to_owned()))?;
-        Ok((Signed::from_envelope(envelope, &bytes)?, proofs))
+        Ok((Signed::from_envelope(envelope, bytes, cid)?, proofs))
     }
 }
 

@@ -134,12 +134,21 @@ impl<T: Payload> Signed<T> {
     /// Decodes a token strictly, checks its kind, verifies its signature
     /// over the received SigPayload bytes and hashes the received bytes.
     pub fn from_bytes(bytes: &[u8]) -> Result<Self, UcanError> {
-        Self::from_envelope(Envelope::from_bytes(bytes)?, bytes)
+        Self::from_envelope(
+            Envelope::from_bytes(bytes)?,
+            bytes.to_vec(),
+            cbor::cid_of(bytes),
+        )
     }
 
     /// [`Signed::from_bytes`] for a token whose envelope is already decoded
-    /// from `bytes` (a container sorting its tokens decodes each once).
-    pub(crate) fn from_envelope(mut envelope: Envelope, bytes: &[u8]) -> Result<Self, UcanError> {
+    /// from `bytes` and whose CID is known (a container sorting its tokens
+    /// decodes and hashes each once).
+    pub(crate) fn from_envelope(
+        mut envelope: Envelope,
+        bytes: Vec<u8>,
+        cid: Cid,
+    ) -> Result<Self, UcanError> {
         if envelope.kind != T::KIND {
             return Err(UcanError::UnknownTag(envelope.tag));
         }
@@ -152,13 +161,13 @@ impl<T: Payload> Signed<T> {
         }
         issuer.public_key()?.verify(
             &envelope.header,
-            envelope.signed_bytes(bytes),
+            envelope.signed_bytes(&bytes),
             &envelope.signature,
         )?;
         Ok(Self {
             payload,
-            bytes: bytes.to_vec(),
-            cid: cbor::cid_of(bytes),
+            bytes,
+            cid,
             header: envelope.header,
             tag: envelope.tag,
         })
